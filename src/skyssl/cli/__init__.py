@@ -1,0 +1,1 @@
+"""The `skyssl` command: thin verbs over the layers."""

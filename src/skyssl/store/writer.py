@@ -1,0 +1,182 @@
+"""Write a skyssl store: HDF5 shards written one at a time, then a manifest, then one rename.
+
+The output grows in `OUT.partial/`; each shard is written as `part-NNNNN.h5.tmp` and renamed when
+complete, so a killed job leaves only whole shards behind and a rerun with the same job description
+resumes from the first missing shard. The final manifest (with shard checksums) is written last and
+the folder renamed to `OUT`: a folder named `OUT` is always a complete store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from skyssl import __version__
+from skyssl.errors import ArtefactError
+from skyssl.manifest import has_manifest, sha256_file, write_json_atomic, write_manifest
+from skyssl.store.reader import STORE_KIND, STORE_SCHEMA_VERSION
+from skyssl.surveys import Survey
+
+JOB_FILE = "job.json"
+IMAGE_DTYPES = ("float32", "float16")
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:05d}.h5"
+
+
+def _string_column(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values).astype(str).astype(object)
+
+
+class StoreWriter:
+    """Writes shards of a store whose total size and shard boundaries are known up front.
+
+    `job` describes what is being made (command arguments, inputs); a resume is refused when the
+    partial output was made by a different job.
+    """
+
+    def __init__(
+        self,
+        out: str | Path,
+        survey: Survey,
+        n_objects: int,
+        rows_per_shard: int,
+        image_dtype: str = "float32",
+        job: Mapping[str, object] | None = None,
+        overwrite: bool = False,
+    ):
+        if image_dtype not in IMAGE_DTYPES:
+            raise ArtefactError(f"image dtype must be one of {IMAGE_DTYPES}, not {image_dtype!r}")
+        if rows_per_shard < 1 or n_objects < 1:
+            raise ArtefactError("a store needs at least one object and one row per shard")
+        self.out = Path(out)
+        self.partial = self.out.with_name(self.out.name + ".partial")
+        self.survey = survey
+        self.n_objects = n_objects
+        self.rows_per_shard = rows_per_shard
+        self.image_dtype = image_dtype
+        self.job = dict(job or {})
+        self.image_shape = (survey.n_bands, survey.stamp_size_px, survey.stamp_size_px)
+        if self.out.exists():
+            if not overwrite:
+                raise ArtefactError(f"{self.out} already exists; choose another --out or pass --overwrite")
+            if not has_manifest(self.out) and any(self.out.iterdir()):
+                raise ArtefactError(f"{self.out} exists and is not a skyssl artefact; refusing to overwrite it")
+        self._prepare_partial()
+
+    @property
+    def n_shards(self) -> int:
+        return -(-self.n_objects // self.rows_per_shard)
+
+    def shard_rows(self, index: int) -> tuple[int, int]:
+        start = index * self.rows_per_shard
+        return start, min(self.n_objects, start + self.rows_per_shard)
+
+    def _job_record(self) -> dict:
+        return {
+            "job": self.job, "survey": self.survey.name, "n_objects": self.n_objects,
+            "rows_per_shard": self.rows_per_shard, "image_dtype": self.image_dtype,
+        }
+
+    def _prepare_partial(self) -> None:
+        record = self._job_record()
+        job_path = self.partial / JOB_FILE
+        if self.partial.exists():
+            try:
+                previous = json.loads(job_path.read_text())
+            except (OSError, json.JSONDecodeError):
+                previous = None
+            if previous != json.loads(json.dumps(record)):
+                raise ArtefactError(
+                    f"{self.partial} holds partial output of a different job; remove it or rerun the same command"
+                )
+            for stale in self.partial.glob("*.tmp"):
+                stale.unlink()
+            return
+        self.partial.mkdir(parents=True)
+        write_json_atomic(job_path, record)
+
+    def done_shards(self) -> list[int]:
+        """Shards already complete in the partial folder (from an interrupted run)."""
+        return [k for k in range(self.n_shards) if (self.partial / shard_name(k)).is_file()]
+
+    def write_shard(self, index: int, images: np.ndarray, columns: Mapping[str, np.ndarray]) -> Path:
+        """Write shard `index` from its images (n, C, H, W) in nmgy and catalogue columns."""
+        start, stop = self.shard_rows(index)
+        n = stop - start
+        if images.shape != (n, *self.image_shape):
+            raise ArtefactError(f"shard {index}: images {images.shape}, expected {(n, *self.image_shape)}")
+        if "object_id" not in columns:
+            raise ArtefactError("a store needs an object_id column")
+        final = self.partial / shard_name(index)
+        tmp = final.with_name(final.name + ".tmp")
+        with h5py.File(tmp, "w") as handle:
+            handle.attrs["skyssl_version"] = __version__
+            handle.attrs["survey"] = self.survey.name
+            handle.attrs["bands"] = ",".join(self.survey.bands)
+            handle.attrs["pixel_scale_arcsec"] = self.survey.pixel_scale_arcsec
+            handle.attrs["units"] = "nanomaggy per pixel"
+            handle.attrs["first_row"] = start
+            handle.create_dataset(
+                "images", data=images.astype(self.image_dtype, copy=False),
+                chunks=(1, *self.image_shape),
+            )
+            for name, values in columns.items():
+                values = np.asarray(values)
+                if values.shape[:1] != (n,):
+                    raise ArtefactError(f"shard {index}: column '{name}' has {values.shape[:1]} rows, expected {n}")
+                if values.dtype.kind in "USO":
+                    handle.create_dataset(name, data=_string_column(values), dtype=h5py.string_dtype())
+                else:
+                    handle.create_dataset(name, data=values)
+        os.replace(tmp, final)
+        return final
+
+    def finish(self, extra: Mapping[str, object] | None = None, checksums: bool = True) -> Path:
+        """Check every shard is present, write the manifest, and move the store into place."""
+        missing = [k for k in range(self.n_shards) if not (self.partial / shard_name(k)).is_file()]
+        if missing:
+            raise ArtefactError(f"cannot finish {self.out}: shard(s) {missing[:5]} missing")
+        shards, columns = [], None
+        for k in range(self.n_shards):
+            path = self.partial / shard_name(k)
+            start, stop = self.shard_rows(k)
+            entry = {"path": path.name, "first_row": start, "n_objects": stop - start,
+                     "bytes": path.stat().st_size}
+            if checksums:
+                entry["sha256"] = sha256_file(path)
+            shards.append(entry)
+            if columns is None:
+                with h5py.File(path, "r") as handle:
+                    columns = sorted(n for n in handle if n != "images")
+        body = {
+            "survey": self.survey.name,
+            "bands": list(self.survey.bands),
+            "pixel_scale_arcsec": self.survey.pixel_scale_arcsec,
+            "units": "nanomaggy per pixel",
+            "image_shape": list(self.image_shape),
+            "dtype": self.image_dtype,
+            "n_objects": self.n_objects,
+            "rows_per_shard": self.rows_per_shard,
+            "columns": columns,
+            "shards": shards,
+            "job": self.job,
+            **dict(extra or {}),
+        }
+        (self.partial / JOB_FILE).unlink(missing_ok=True)
+        write_manifest(self.partial, STORE_KIND, STORE_SCHEMA_VERSION, body)
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        os.replace(self.partial, self.out)
+        return self.out
+
+    def abort(self) -> None:
+        """Remove the partial output (used when the input turns out to be malformed)."""
+        shutil.rmtree(self.partial, ignore_errors=True)
