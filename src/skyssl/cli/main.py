@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     except SkysslError as exc:
         print(f"skyssl: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except SystemExit as exc:  # typer exits by itself after --help, usage errors and success
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KeyboardInterrupt:
         print("skyssl: interrupted", file=sys.stderr)
         return 130

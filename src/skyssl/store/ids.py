@@ -13,6 +13,8 @@ An `object_id` is an int64 that survives re-ordering, re-sharding and re-convers
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 RELEASE_BITS, BRICKID_BITS, OBJID_BITS = 16, 24, 20
@@ -84,3 +86,35 @@ def disambiguate_duplicates(ids: np.ndarray, ra_deg: np.ndarray, dec_deg: np.nda
         derived = derive_position_ids(ra_deg, dec_deg)
         ids[repeat] = derived[repeat]
     return ids, n
+
+
+def ids_from_columns(columns: Mapping[str, np.ndarray]) -> tuple[np.ndarray, str, int]:
+    """Object ids of a catalogue held as named arrays: (ids, where they came from, n re-keyed rows).
+
+    Follows the same order of preference as the HDF5 layouts — an explicit `object_id`, packed
+    Tractor ids, the SDSS `ObjID`, else positions — so a FITS-folder catalogue gets the ids its
+    objects would have had in an authors' file. An explicit `object_id` is taken as given (duplicates
+    are the caller's problem to report); survey ids that repeat are re-keyed from positions.
+    """
+    n = len(next(iter(columns.values()))) if columns else 0
+    if "object_id" in columns:
+        return np.asarray(columns["object_id"]).astype(np.int64), "object_id", 0
+    ids, source = None, None
+    if all(c in columns for c in ("release", "brickid", "objid")):
+        try:
+            ids = pack_tractor_id(columns["release"], columns["brickid"], columns["objid"])
+            source = "release/brickid/objid"
+        except ValueError:
+            ids = None
+    if ids is None and "ObjID" in columns:
+        ids, source = np.asarray(columns["ObjID"]).astype(np.int64), "ObjID"
+    has_positions = "ra" in columns and "dec" in columns
+    if ids is None and has_positions:
+        return derive_position_ids(columns["ra"], columns["dec"]), "derived from ra/dec (no survey id in file)", 0
+    if ids is None:
+        ids = splitmix64(np.arange(n, dtype=np.uint64)).astype(np.int64) | DERIVED_FLAG
+        return ids, "derived from row (no id and no positions in file)", 0
+    if has_positions:
+        ids, n_replaced = disambiguate_duplicates(ids, columns["ra"], columns["dec"])
+        return ids, source, n_replaced
+    return ids, source, int((occurrence_index(ids) > 0).sum())

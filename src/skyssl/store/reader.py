@@ -19,6 +19,7 @@ from skyssl import surveys
 from skyssl.errors import InputError
 from skyssl.manifest import has_manifest, read_manifest
 from skyssl.store import ids as idlib
+from skyssl.store.direct import DirectImages, open_direct
 from skyssl.store.layout import FileLayout, describe_file, open_h5, read_object_ids
 
 STORE_KIND = "skyssl.store"
@@ -54,8 +55,10 @@ class Store:
         self.path = path
         self.manifest = manifest
         self._handles: list[h5py.File] = [open_h5(str(f)) for f in files]
+        self._direct: list[DirectImages | None] = []
         try:
             self.layouts: list[FileLayout] = [describe_file(h) for h in self._handles]
+            self._direct = [open_direct(h) for h in self._handles]
         except Exception:
             self.close()
             raise
@@ -76,6 +79,10 @@ class Store:
         return cls(path, files, manifest)
 
     def close(self) -> None:
+        for direct in self._direct:
+            if direct is not None:
+                direct.close()
+        self._direct = []
         for handle in self._handles:
             try:
                 handle.close()
@@ -162,6 +169,11 @@ class Store:
         return self._ids_and_duplicates[1]
 
     @cached_property
+    def _sorted_ids(self) -> np.ndarray:
+        """Ids in ascending order, gathered once: a per-lookup gather would cost O(N) for every id."""
+        return self.object_ids[self._id_sorter]
+
+    @cached_property
     def _id_sorter(self) -> np.ndarray:
         return np.argsort(self.object_ids, kind="stable")
 
@@ -169,7 +181,7 @@ class Store:
     def rows_for_ids(self, object_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Global rows of the given ids; raise :class:`InputError` naming the first unknown id."""
         wanted = np.asarray(object_ids, dtype=np.int64).ravel()
-        sorted_ids = self.object_ids[self._id_sorter]
+        sorted_ids = self._sorted_ids
         pos = np.searchsorted(sorted_ids, wanted)
         pos_clipped = np.minimum(pos, max(sorted_ids.size - 1, 0))
         found = (pos < sorted_ids.size) & (sorted_ids[pos_clipped] == wanted) if sorted_ids.size else pos < 0
@@ -189,22 +201,37 @@ class Store:
     def read_images(self, rows: Sequence[int] | np.ndarray, dtype: np.dtype | None = np.float32) -> np.ndarray:
         """Images of arbitrary rows, in the order asked, as (n, C, H, W).
 
-        Consecutive rows are read as one slab per run, so sorted batches cost one HDF5 read each and
-        random rows one chunk each.
+        Consecutive rows are read as one slab per run, so sorted batches cost one read each and random
+        rows one read each; a run asked for in ascending order lands directly in the output array.
         """
         rows = np.asarray(rows, dtype=np.int64).ravel()
         out = np.empty((rows.size, *self.image_shape), dtype=dtype or self.dtype)
         if rows.size == 0:
             return out
+        if rows.size == 1:  # the random-access case: skip the run bookkeeping, which costs more than the read
+            shard, local = self._locate(rows)
+            self._read_run(int(shard[0]), int(local[0]), int(local[0]) + 1, out)
+            return out
         order = np.argsort(rows, kind="stable")
         sorted_rows = rows[order]
         shard, local = self._locate(sorted_rows)
-        breaks = np.flatnonzero((np.diff(sorted_rows) != 1) | (np.diff(shard) != 0)) + 1
-        for start, stop in zip(np.r_[0, breaks], np.r_[breaks, rows.size], strict=True):
-            dataset = self._handles[shard[start]]["images"]
-            slab = dataset[local[start] : local[stop - 1] + 1]
-            out[order[start:stop]] = slab
+        breaks = (np.flatnonzero((np.diff(sorted_rows) != 1) | (np.diff(shard) != 0)) + 1).tolist()
+        for start, stop in zip([0, *breaks], [*breaks, rows.size], strict=True):
+            first_out = int(order[start])
+            in_place = bool(np.all(order[start:stop] == np.arange(first_out, first_out + stop - start)))
+            target = out[first_out : first_out + stop - start] if in_place else np.empty_like(out[: stop - start])
+            self._read_run(int(shard[start]), int(local[start]), int(local[stop - 1]) + 1, target)
+            if not in_place:
+                out[order[start:stop]] = target
         return out
+
+    def _read_run(self, shard: int, local_start: int, local_stop: int, out: np.ndarray) -> None:
+        """Rows [local_start, local_stop) of one file into `out`: one direct read, else one HDF5 read."""
+        direct = self._direct[shard] if self._direct else None
+        if direct is not None:
+            direct.read(local_start, local_stop, out)
+        else:
+            out[...] = self._handles[shard]["images"][local_start:local_stop]
 
     def read_images_by_id(self, object_ids: Sequence[int] | np.ndarray, dtype: np.dtype | None = np.float32):
         return self.read_images(self.rows_for_ids(object_ids), dtype=dtype)
@@ -219,13 +246,18 @@ class Store:
             shard = int(np.searchsorted(self._offsets, row, side="right") - 1)
             end = min(stop, row + batch_size, int(self._offsets[shard + 1]))
             local = row - int(self._offsets[shard])
-            images = self._handles[shard]["images"][local : local + (end - row)]
-            yield np.arange(row, end), images.astype(dtype, copy=False) if dtype else images
+            images = np.empty((end - row, *self.image_shape), dtype=dtype or self.dtype)
+            self._read_run(shard, local, local + (end - row), images)
+            yield np.arange(row, end), images
             row = end
 
     # --- catalogue --------------------------------------------------------------------------
     def read_column(self, name: str, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
-        """One catalogue column over all rows (or the given rows), as stored: (N,) or (N, C)."""
+        """One catalogue column over all rows (or the given rows), as stored: (N,) or (N, C).
+
+        Given rows, each file reads only the span between its lowest and highest row, so a batch of
+        consecutive rows (as `skyssl convert` asks for) costs one small read, not the whole column.
+        """
         if name == "object_id" and "object_id" not in self.columns:
             values = self.object_ids
             return values if rows is None else values[np.asarray(rows, dtype=np.int64)]
@@ -239,7 +271,8 @@ class Store:
         out = None
         for k in np.unique(shard):
             sel = shard == k
-            values = _as_text(self._handles[k][name][:])[local[sel]]
+            lo, hi = int(local[sel].min()), int(local[sel].max()) + 1
+            values = _as_text(self._handles[k][name][lo:hi])[local[sel] - lo]
             if out is None:
                 out = np.empty((rows.size, *values.shape[1:]), dtype=values.dtype)
             out[sel] = values

@@ -71,8 +71,12 @@ def check_catalog(store: Store) -> list[str]:
     return problems
 
 
-def validate(store: Store, full: bool = False) -> Report:
-    """Everything wrong with a store: structural problems of its files, then catalogue, then pixels."""
+def validate(store: Store, full: bool = False, pixels: bool = True) -> Report:
+    """Everything wrong with a store: structural problems of its files, then catalogue, then pixels.
+
+    `pixels=False` skips the pixel scan, for callers (such as `skyssl convert`) that check every
+    batch with :func:`bad_image_rows` while they read it anyway, so the pixels are read once.
+    """
     report = Report()
     for layout in store.layouts:
         prefix = f"{layout.path}: " if len(store.layouts) > 1 else ""
@@ -81,9 +85,12 @@ def validate(store: Store, full: bool = False) -> Report:
     if report.problems:
         return report
     report.problems.extend(check_catalog(store))
-    pixel_problems, report.checked_rows = check_pixels(store, full=full)
-    report.problems.extend(pixel_problems)
-    if store.n_duplicate_ids:
+    if pixels:
+        pixel_problems, report.checked_rows = check_pixels(store, full=full)
+        report.problems.extend(pixel_problems)
+    if store.n_duplicate_ids and store.layout == "skyssl":
+        report.problems.append(f"{store.n_duplicate_ids} row(s) repeat an earlier row's object_id")
+    elif store.n_duplicate_ids:
         report.warnings.append(
             f"{store.n_duplicate_ids} row(s) repeat an earlier row's id; re-keyed from their positions"
         )

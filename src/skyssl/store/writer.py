@@ -39,7 +39,8 @@ class StoreWriter:
     """Writes shards of a store whose total size and shard boundaries are known up front.
 
     `job` describes what is being made (command arguments, inputs); a resume is refused when the
-    partial output was made by a different job.
+    partial output was made by a different job. `stamp_size_px` overrides the survey's usual stamp
+    size for cutouts cut at another size (e.g. FITS cutouts from the Legacy Survey viewer).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class StoreWriter:
         image_dtype: str = "float32",
         job: Mapping[str, object] | None = None,
         overwrite: bool = False,
+        stamp_size_px: int | None = None,
     ):
         if image_dtype not in IMAGE_DTYPES:
             raise ArtefactError(f"image dtype must be one of {IMAGE_DTYPES}, not {image_dtype!r}")
@@ -63,7 +65,8 @@ class StoreWriter:
         self.rows_per_shard = rows_per_shard
         self.image_dtype = image_dtype
         self.job = dict(job or {})
-        self.image_shape = (survey.n_bands, survey.stamp_size_px, survey.stamp_size_px)
+        stamp = stamp_size_px or survey.stamp_size_px
+        self.image_shape = (survey.n_bands, stamp, stamp)
         if self.out.exists():
             if not overwrite:
                 raise ArtefactError(f"{self.out} already exists; choose another --out or pass --overwrite")
@@ -83,6 +86,7 @@ class StoreWriter:
         return {
             "job": self.job, "survey": self.survey.name, "n_objects": self.n_objects,
             "rows_per_shard": self.rows_per_shard, "image_dtype": self.image_dtype,
+            "image_shape": list(self.image_shape),
         }
 
     def _prepare_partial(self) -> None:
@@ -124,10 +128,10 @@ class StoreWriter:
             handle.attrs["pixel_scale_arcsec"] = self.survey.pixel_scale_arcsec
             handle.attrs["units"] = "nanomaggy per pixel"
             handle.attrs["first_row"] = start
-            handle.create_dataset(
-                "images", data=images.astype(self.image_dtype, copy=False),
-                chunks=(1, *self.image_shape),
-            )
+            # Contiguous, like the authors' files: every image is one byte range, so a random image or
+            # a run of rows is one direct read (skyssl.store.direct); chunks would only pay with
+            # compression, and HDF5's chunk cache makes single-image reads several times slower.
+            handle.create_dataset("images", data=images.astype(self.image_dtype, copy=False))
             for name, values in columns.items():
                 values = np.asarray(values)
                 if values.shape[:1] != (n,):
