@@ -1,3 +1,3 @@
 """Imports every verb module so that each registers its command on the app."""
 
-from skyssl.cli import convert, demo, info, show, simulate  # noqa: F401
+from skyssl.cli import convert, demo, info, sheets, show, simulate  # noqa: F401
