@@ -11,10 +11,11 @@ converted from it with `skyssl.store.convert`. Two access patterns are timed:
 
 Arrays come back in the stored dtype (float16 goes to the training device as is and is widened
 there, per the design); `store_float16_as_float32` also times the cast on the CPU. MB/s counts bytes as
-stored on disk, so a float16 image is half the bytes of a float32 one. Each figure is the
-median of `--repeats` passes, measured twice: "warm" (files in the page cache, which is where data just
-written lives) and "cold" (pages evicted with posix_fadvise(DONTNEED) before every pass; a hypervisor
-or device cache underneath may still help). Prints one JSON document.
+stored on disk, so a float16 image is half the bytes of a float32 one. Each figure is the median of
+`--repeats` passes, contenders interleaved in a shuffled order each pass, measured twice: "warm" (files
+in the page cache, which is where data just written lives) and "cold" (pages evicted with
+posix_fadvise(DONTNEED) before every pass; a hypervisor or device cache underneath may still help).
+Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -185,8 +186,10 @@ def measure(paths: dict[str, Path], n: int, args: argparse.Namespace, cold: bool
     result: dict[str, dict] = {}
     for pattern, n_images in (("random", rows.size), ("sequential", n)):
         seconds: dict[str, list[float]] = {name: [] for name, *_ in contenders}
+        shuffle = np.random.default_rng(args.seed + 2)
         for _ in range(args.repeats):
-            for name, path, _, random_run, sequential_run in contenders:
+            for k in shuffle.permutation(len(contenders)):  # no contender always runs right after another
+                name, path, _, random_run, sequential_run = contenders[k]
                 if cold:
                     evict([path] if path.is_file() else sorted(path.glob("part-*.h5")))
                 run = random_run if pattern == "random" else sequential_run

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/build_sim_tables.py [--out src/skyssl/sim/data]
 
-Developers run this once (about two minutes); the outputs are committed, so users never need the
+Developers run this once (about 20 s); the outputs are committed, so users never need the
 dev-only dependencies GalSim and speclite, and the runtime needs only numpy and scipy.
 
 Outputs (float32, < 1 MB together):

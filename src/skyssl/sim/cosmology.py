@@ -35,7 +35,7 @@ def _tables() -> _Tables:
 
     cosmo = FlatLambdaCDM(H0=H0_KM_S_MPC, Om0=OMEGA_M)
     hubble_mpc = c.to_value("km/s") / H0_KM_S_MPC
-    z = np.linspace(0.0, Z_MAX, int(round(Z_MAX / _DZ)) + 1)
+    z = np.linspace(0.0, Z_MAX, round(Z_MAX / _DZ) + 1)
     zs = np.maximum(z, _DZ)
     comoving = cosmo.comoving_distance(zs).to_value("Mpc") / zs
     volume = cosmo.differential_comoving_volume(zs).to_value("Mpc3 / sr") / zs**2

@@ -2,16 +2,17 @@
 
 Every analytic component (Sersic, Gaussian, point) has a closed-form or tabulated Fourier transform,
 so a cutout is rendered exactly — PSF convolution and pixel integration included — by summing the
-components' transforms on the padded grid and inverse-transforming once per band (recipe §8). This is
-3–4× faster than GalSim's drawImage and, unlike real-space sampling, never undersamples a compact
-bulge. Only fluxes and PSFs differ between bands, so each component's transform is built once.
+components' transforms on the padded grid and inverse-transforming once per band (recipe §8). A
+3-band 152² bulge + disk takes ~0.8 ms against 5.3 ms for GalSim's drawImage on the same machine;
+unlike real-space sampling it never undersamples a compact bulge. Only fluxes and PSFs differ between
+bands, so each component's transform is built once.
 
 Conventions (see :mod:`skyssl.sim.scene`): the grid is the rfft layout of a G×G image, k_x =
 rfftfreq(G) along columns and k_y = fftfreq(G) along rows, in cycles per pixel. A component at offset
 (0, 0) is centred on pixel (G//2, G//2) — not on GalSim's "true centre" (G−1)/2 — and
 `RenderGrid.crop` keeps it on (N//2, N//2) of the stamp. Arithmetic is single precision: g(κ) is
-tabulated to ~3e-5 and the float32 FFT round-off (~1e-7 of the peak) is far below both that and any
-pixel noise, while it halves the cost of the transforms.
+tabulated to ~3e-5, and float32 differs from float64 by < 1e-6 of the peak (4e-5 nmgy at the core of
+a 10⁴ nmgy source), far below pixel noise, while it halves the cost of the transforms.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _REAL, _COMPLEX = np.float32, np.complex64
 _B_EXP = float(gammaincinv(2.0, 0.5))  # 1.67835: r_e/h of an exponential disk
 _SIGMA_PER_RHALF = 1.0 / np.sqrt(2.0 * np.log(2.0))  # σ/r_half of a 2-D Gaussian
 PSF_KINDS = ("moffat", "gaussian")
+_CHUNK = 16  # components per pass: ~10 MB of scratch, and no slower than larger passes
 
 
 @dataclass(frozen=True)
@@ -233,22 +235,29 @@ def _phases(comp: Components, pixel_scale_arcsec: float, grid_px: int, grid: KGr
 
 def _components_into(out: np.ndarray, comp: Components, pixel_scale_arcsec: float, grid_px: int) -> None:
     """Σ_j F_bj g_j(k) e^(−2πi k·x_j) per band into out (C, G, G//2+1) complex64: the components'
-    light before PSF and pixel. The band sums are one real matrix product over the complex values'
+    light before PSF and pixel. Components go in chunks of `_CHUNK`, which bounds the scratch memory
+    of crowded fields; per chunk, the band sums are one real matrix product over the complex values'
     real view."""
+    out[...] = 0.0
     grid = k_grid(grid_px)
-    if comp.n == 0:
-        out[...] = 0.0
-        return
-    order, bounds = _profile_groups(comp)
-    comp = Components(*(getattr(comp, f.name)[order] for f in fields(Components)))
-    radial = _SCRATCH.array("radial", (comp.n, *grid.shape), _REAL)
-    _radial_transforms_into(radial, comp, bounds, pixel_scale_arcsec, grid)
-    ex, ey = _phases(comp, pixel_scale_arcsec, grid_px, grid)
-    terms = _SCRATCH.array("terms", (comp.n, *grid.shape), _COMPLEX)
-    np.multiply(ey[:, :, None], ex[:, None, :], out=terms)
-    terms *= radial
-    np.matmul(comp.flux_nmgy.T.astype(_REAL), terms.reshape(comp.n, -1).view(_REAL),
-              out=out.reshape(out.shape[0], -1).view(_REAL))
+    flat_out = out.reshape(out.shape[0], -1).view(_REAL)
+    for start in range(0, comp.n, _CHUNK):
+        chunk = slice(start, min(start + _CHUNK, comp.n))
+        order, bounds = _profile_groups(_take(comp, chunk))
+        part = _take(comp, np.arange(comp.n)[chunk][order])
+        radial = _SCRATCH.array("radial", (part.n, *grid.shape), _REAL)
+        _radial_transforms_into(radial, part, bounds, pixel_scale_arcsec, grid)
+        ex, ey = _phases(part, pixel_scale_arcsec, grid_px, grid)
+        terms = _SCRATCH.array("terms", (part.n, *grid.shape), _COMPLEX)
+        np.multiply(ey[:, :, None], ex[:, None, :], out=terms)
+        terms *= radial
+        summed = _SCRATCH.array("summed", flat_out.shape, _REAL)
+        np.matmul(part.flux_nmgy.T.astype(_REAL), terms.reshape(part.n, -1).view(_REAL), out=summed)
+        flat_out += summed
+
+
+def _take(comp: Components, index: slice | np.ndarray) -> Components:
+    return Components(*(getattr(comp, f.name)[index] for f in fields(Components)))
 
 
 def _psf_into(out: np.ndarray, psf_fwhm_arcsec: np.ndarray, pixel_scale_arcsec: float, grid_px: int,
@@ -290,8 +299,11 @@ def realspace_kspace(realspace_nmgy: np.ndarray, grid: RenderGrid) -> np.ndarray
     g, os_ = grid.grid_px, grid.oversample
     if realspace_nmgy.shape[-2:] != (g * os_, g * os_):
         raise ValueError(f"real-space layer has shape {realspace_nmgy.shape}, expected (C, {g * os_}, {g * os_})")
-    binned = realspace_nmgy.reshape(-1, g, os_, g, os_).sum(axis=(2, 4), dtype=np.float64)
-    return scipy.fft.rfft2(binned.astype(_REAL), axes=(-2, -1))
+    binned = realspace_nmgy[:, ::os_, ::os_].astype(_REAL)
+    for i, j in itertools.product(range(os_), range(os_)):
+        if i or j:  # strided slice sums: ~15× faster than a reshape-and-sum over the sub-pixel axes
+            binned += realspace_nmgy[:, i::os_, j::os_]
+    return scipy.fft.rfft2(binned, axes=(-2, -1))
 
 
 def render_noiseless(scene: Scene, psf_fwhm_arcsec: np.ndarray, grid: RenderGrid,
@@ -306,6 +318,9 @@ def render_noiseless(scene: Scene, psf_fwhm_arcsec: np.ndarray, grid: RenderGrid
     n_bands = scene.components.flux_nmgy.shape[1]
     if fwhm.size != n_bands:
         raise ValueError(f"{fwhm.size} PSF FWHMs for {n_bands} bands")
+    if not np.all(fwhm > 0):
+        raise ValueError(f"PSF FWHMs must be positive: {fwhm}")
+    _check_components(scene.components)
     g_px, scale = grid.grid_px, grid.pixel_scale_arcsec
     k = k_grid(g_px)
     total = _SCRATCH.array("total", (n_bands, *k.shape), _COMPLEX)
@@ -322,6 +337,16 @@ def render_noiseless(scene: Scene, psf_fwhm_arcsec: np.ndarray, grid: RenderGrid
     for b in range(n_bands):  # per band: pocketfft's batched complex-to-real path is slower here
         image[b] = grid.crop(scipy.fft.irfft2(total[b], s=(g_px, g_px)))
     return image
+
+
+def _check_components(comp: Components) -> None:
+    """Fail loudly on values that would silently render nonsense (NaN images, a wrong profile)."""
+    if not np.isin(comp.kind, (SERSIC, GAUSSIAN, POINT)).all():
+        raise ValueError(f"unknown component kinds {np.setdiff1d(comp.kind, (SERSIC, GAUSSIAN, POINT))}")
+    if not ((comp.q > 0) & (comp.q <= 1 + 1e-9)).all() or not (comp.r_half_arcsec >= 0).all():
+        raise ValueError("components need 0 < q ≤ 1 and r_half_arcsec ≥ 0")
+    if not np.isfinite(comp.flux_nmgy).all() or not np.isfinite(comp.x_arcsec).all() or not np.isfinite(comp.y_arcsec).all():
+        raise ValueError("component fluxes and positions must be finite")
 
 
 def psf_image(psf_fwhm_arcsec: np.ndarray, grid: RenderGrid, psf_beta: float = 3.0,

@@ -80,9 +80,10 @@ def render_row(cat: dict, i: int, survey: Survey, grid: RenderGrid, seed: int) -
         truth.update(lens_grade=verdict.grade, lens_sn=verdict.sn, lens_n_images=verdict.n_images, lens_mu=mu)
 
     artefact = str(row["artefact"])
-    star_mag = np.nan
+    star_mag, star_sep = np.nan, np.nan
     if artefact == "bright_star":
         star, star_mag = field.bright_star(rng, survey, transmission)
+        star_sep = float(np.hypot(star.x_arcsec[0], star.y_arcsec[0]))
         comps = comps.concat(star)
         artefacts.bright_star_layers(grid, float(star.x_arcsec[0]), float(star.y_arcsec[0]), star.flux_nmgy[0], psf,
                                      rng, bands=survey.bands, out=layer)
@@ -103,8 +104,10 @@ def render_row(cat: dict, i: int, survey: Survey, grid: RenderGrid, seed: int) -
         no_data = mask[:, c, c]
     elif artefact == "noise_step":
         image = artefacts.apply_noise_step(image, sigma, rng)
-    truth["maskbits"] = int(artefacts.maskbits_for(survey.bands, star_mag=np.array(star_mag), star_separation_arcsec=np.array(
-        10.0), saturated=saturated, no_data=no_data))
+    truth["maskbits"] = int(artefacts.maskbits_for(survey.bands, star_mag=np.array(star_mag),
+                                                   star_separation_arcsec=np.array(star_sep),
+                                                   saturated=saturated, no_data=no_data))
+    truth["nobs"] = np.where(no_data, 0, np.asarray(row["nobs"])).astype(np.int16)
     return image, truth
 
 
