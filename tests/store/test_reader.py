@@ -74,10 +74,13 @@ def test_random_access_by_row_and_by_id(dr9_folder):
         assert np.array_equal(store.rows_for_ids(ids), rows)
         assert np.array_equal(store.read_images_by_id(ids), images[rows])
         assert store.read_images([], dtype=np.float16).shape == (0, 3, 152, 152)
-        with pytest.raises(InputError, match="unknown object_id 12345"):
-            store.rows_for_ids([ids[0], 12345])
-        with pytest.raises(InputError, match="row out of range"):
-            store.read_images([26])
+        assert store.rows_for_ids(ids[2:3]).tolist() == [17]
+        for wanted in ([ids[0], 12345], [12345], [np.iinfo(np.int64).max]):
+            with pytest.raises(InputError, match=f"unknown object_id {wanted[-1]}"):
+                store.rows_for_ids(wanted)
+        for bad in ([26], [-1], [3, 26]):
+            with pytest.raises(InputError, match="row out of range"):
+                store.read_images(bad)
 
 
 def test_repeated_tractor_ids_are_rekeyed_from_positions(tmp_path):

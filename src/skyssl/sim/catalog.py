@@ -18,7 +18,6 @@ from skyssl.surveys.priors import nea_pix, psfdepth_from_sigma
 BLOCK_ROWS = 1024
 LENS_HOST_CLASSES = ("elliptical", "group", "shells")
 RELEASE = {"legacy-dr9-south": 9010, "legacy-dr9-north": 9011, "sdss": 1200}
-MASKBIT_BRIGHT, MASKBIT_MEDIUM = 0x2, 0x800
 # The CWW E template is too red at z ≳ 0.5 compared with real DR9 LRGs / lens hosts (g−r 1.65 and
 # r−z 1.2 at photo-z 0.55–0.6): g−r is reduced by 0.15 z (recipe §2.2) and r−z by 1.1 (z − 0.3) above
 # z = 0.3, which leaves the z < 0.3 colours of the recipe's validation untouched.
@@ -165,7 +164,6 @@ def draw_block(config: SimConfig, block: int) -> dict[str, np.ndarray]:
     cat.update(photoz.photoz_columns(rng, cat["z_true"], bands.get("z", bands.get("i")), cat["is_red"]))
     cat.update(photoz.specz_columns(rng, cat["z_true"], bands, cat["is_red"]))
     cat.update(galaxyzoo.vote_fractions(rng, cat["morph_class"], cat["r_half_arcsec"], bands["r"]))
-    cat["maskbits"] = np.where(cat["artefact"] == "bright_star", MASKBIT_BRIGHT | MASKBIT_MEDIUM, 0).astype(np.int32)
     cat["nobs"] = np.clip(rng.poisson(4, (n, survey.n_bands)), 1, None).astype(np.int16)
     return cat
 

@@ -8,9 +8,10 @@ SED, and kept when they pass the survey's magnitude cut. σ⁸ is the cross-sect
 discovery probability ∝ θ_E² (arcs must clear the seeing); the distance-ratio power (1.5, not the 4
 this argument gives) is calibrated so that the medians of z magnitude, g − r, r − z and photometric
 redshift of the simulated lenses match the 1,615 real DR9 training lenses (within 0.15 mag and 0.05;
-σ⁶ with power 1 left the hosts 0.3 mag too faint in z; tests/sim/test_catalog.py checks this). Selecting hosts from the flux-limited galaxy sample
-instead gives hosts ~1 mag fainter than real DR9 lenses: the σ_v ≈ 250–300 km/s galaxies that
-dominate lensing sit in the exponential tail of the luminosity function.
+σ⁶ with power 1 left the hosts 0.3 mag too faint in z; tests/sim/test_catalog.py checks this).
+Selecting hosts from the flux-limited galaxy sample instead gives hosts ~1 mag fainter than real DR9
+lenses: the σ_v ≈ 250–300 km/s galaxies that dominate lensing sit in the exponential tail of the
+luminosity function.
 """
 
 from __future__ import annotations

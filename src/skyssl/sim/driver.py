@@ -19,7 +19,7 @@ from skyssl.sim.config import SimConfig
 from skyssl.store import StoreWriter
 from skyssl.surveys import get
 
-DEFAULT_ROWS_PER_SHARD = 4096
+DEFAULT_ROWS_PER_SHARD = 2048
 CHUNK_ROWS = 128
 
 

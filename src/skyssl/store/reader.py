@@ -7,6 +7,7 @@ shards; `object_id` is the stable key.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
@@ -71,6 +72,7 @@ class Store:
                     f"{first.path} ({first.image_shape}, {first.bands}); a store holds one kind of cutout"
                 )
         self._offsets = np.cumsum([0] + [lay.n_rows for lay in self.layouts])
+        self._offset_list = [int(v) for v in self._offsets]
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
@@ -182,6 +184,10 @@ class Store:
         """Global rows of the given ids; raise :class:`InputError` naming the first unknown id."""
         wanted = np.asarray(object_ids, dtype=np.int64).ravel()
         sorted_ids = self._sorted_ids
+        if wanted.size == 1:  # one id per call is the data loader's and the app's pattern: keep it scalar
+            pos = int(sorted_ids.searchsorted(wanted[0]))
+            if pos < sorted_ids.size and sorted_ids[pos] == wanted[0]:
+                return self._id_sorter[pos : pos + 1]
         pos = np.searchsorted(sorted_ids, wanted)
         pos_clipped = np.minimum(pos, max(sorted_ids.size - 1, 0))
         found = (pos < sorted_ids.size) & (sorted_ids[pos_clipped] == wanted) if sorted_ids.size else pos < 0
@@ -209,8 +215,12 @@ class Store:
         if rows.size == 0:
             return out
         if rows.size == 1:  # the random-access case: skip the run bookkeeping, which costs more than the read
-            shard, local = self._locate(rows)
-            self._read_run(int(shard[0]), int(local[0]), int(local[0]) + 1, out)
+            row = int(rows[0])
+            if not 0 <= row < self.n_objects:
+                raise InputError(f"row out of range [0, {self.n_objects})")
+            shard = bisect.bisect_right(self._offset_list, row) - 1
+            local = row - self._offset_list[shard]
+            self._read_run(shard, local, local + 1, out)
             return out
         order = np.argsort(rows, kind="stable")
         sorted_rows = rows[order]
