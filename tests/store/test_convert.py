@@ -185,3 +185,18 @@ def test_default_shards_are_about_half_a_gigabyte():
     assert default_rows_per_shard((3, 152, 152), "float16") == 2 * default_rows_per_shard(
         (3, 152, 152), "float32"
     )
+
+
+def test_a_store_converts_into_another_keeping_ids(dr9_file, tmp_path):
+    path, data = dr9_file
+    convert(path, tmp_path / "f32", rows_per_shard=5)
+    convert(tmp_path / "f32", tmp_path / "f16", image_dtype="float16", rows_per_shard=16)
+    with Store.open(tmp_path / "f32") as first, Store.open(tmp_path / "f16") as second:
+        assert np.array_equal(first.object_ids, second.object_ids)
+        assert (
+            second.read_images(np.arange(16), dtype=None).tobytes()
+            == data["images"].astype(np.float16).tobytes()
+        )
+        assert set(second.columns) == set(first.columns)
+    with pytest.raises(InputError, match="--out must differ"):
+        convert(tmp_path / "f32", tmp_path / "f32", overwrite=True)

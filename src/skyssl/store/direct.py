@@ -45,7 +45,9 @@ class DirectImages:
         while done < raw.size:
             n = os.preadv(self.fd, [raw[done : done + MAX_READ_BYTES]], position + done)
             if n <= 0:
-                raise InputError(f"{self.path}: file ends inside image rows {start}–{stop - 1}; truncated file")
+                raise InputError(
+                    f"{self.path}: file ends inside image rows {start}–{stop - 1}; truncated file"
+                )
             done += n
         if buffer is not out:
             out[...] = buffer
