@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from skyssl.sim import sed
-from skyssl.sim.scene import GAUSSIAN, POINT, SERSIC, Components
+from skyssl.sim.scene import POINT, SERSIC, Components
 from skyssl.surveys import ZERO_POINT_MAG, Survey
 
 NEIGHBOURS_PER_STAMP_152 = 5.0
@@ -86,8 +86,3 @@ def bright_star(rng: np.random.Generator, survey: Survey, transmission: np.ndarr
                       np.array([radius * np.cos(angle)]), np.array([radius * np.sin(angle)]), flux)
     return comp, mag_r
 
-
-def gaussian_knot(x: float, y: float, sigma_arcsec: float, flux: np.ndarray) -> Components:
-    one = np.ones(1)
-    return Components(np.full(1, GAUSSIAN, np.int8), one, np.array([sigma_arcsec * 1.17741]), one, 0 * one,
-                      np.array([x]), np.array([y]), flux[None, :])

@@ -24,23 +24,20 @@ import numpy as np
 
 from skyssl.errors import SkysslError
 from skyssl.surveys import DisplayBand, Survey
+from skyssl.surveys import legacy_dr9_south as _legacy
+from skyssl.surveys import sdss as _sdss
 
 VIEWER_Q = 20.0
 ZERO_INTENSITY = 1e-6  # the viewer replaces exact zeros of I by this before dividing
 
-DR2_DISPLAY = (DisplayBand(plane=2, scale=6.0), DisplayBand(plane=1, scale=3.4), DisplayBand(plane=0, scale=2.2))
+# The viewer's presets live with the surveys they belong to; these names keep the viewer's vocabulary.
+DR2_DISPLAY = _legacy.SURVEY.display
 """The viewer's `dr2_rgb` preset for bands (g, r, z): g → blue, r → green, z → red."""
-DR2_OFFSET = 0.03
+DR2_OFFSET = _legacy.SURVEY.display_offset
 
-SDSS_DISPLAY = (
-    DisplayBand(plane=2, scale=1.5),
-    DisplayBand(plane=2, scale=2.5),
-    DisplayBand(plane=1, scale=1.5),
-    DisplayBand(plane=0, scale=1.0),
-    DisplayBand(plane=0, scale=0.4),
-)
+SDSS_DISPLAY = _sdss.SURVEY.display
 """The viewer's `sdss_rgb` defaults for bands (u, g, r, i, z)."""
-SDSS_OFFSET = 0.02
+SDSS_OFFSET = _sdss.SURVEY.display_offset
 
 PlaneCombine = Literal["last", "mean"]
 
