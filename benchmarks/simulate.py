@@ -125,10 +125,22 @@ def _render_chunk_images(args: tuple[dict, int, int]) -> tuple[np.ndarray, dict,
     return images, columns, time.process_time() - cpu
 
 
+def _forget_catalogue() -> None:
+    """Drop cached catalogue blocks, so that the timed rows pay for their catalogue draw."""
+    clear = getattr(catalog.draw_block, "cache_clear", None)
+    if clear is not None:
+        clear()
+
+
+def _warm(config_dict: dict) -> None:
+    render.render_rows(SimConfig(**config_dict), 0, 8)  # tables, grids, luminosity grid
+    _forget_catalogue()
+
+
 def _worker_init(config_dict: dict, pin_blas: bool) -> None:
     if pin_blas and threadpool_limits is not None:
         threadpool_limits(1)  # stays in force for the life of the worker
-    render.render_rows(SimConfig(**config_dict), 0, 8)  # tables, grids, luminosity grid
+    _warm(config_dict)
 
 
 def time_single(config: SimConfig, n: int) -> dict:
@@ -136,12 +148,14 @@ def time_single(config: SimConfig, n: int) -> dict:
     cfg = config.model_dump()
     with one_blas_thread():
         render.render_rows(config, 0, WARMUP_ROWS)
+        _forget_catalogue()
         wall, cpu = time.perf_counter(), time.process_time()
         done = 0
         for a, b in chunks(0, n):
             rows, _ = _render_chunk((cfg, a, b))
             done += rows
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        _forget_catalogue()
         cat_wall = time.perf_counter()
         for a, b in chunks(0, n):
             catalog.draw_rows(config, a, b)
@@ -165,7 +179,7 @@ def time_pool(config: SimConfig, n: int, workers: int, pin_blas: bool) -> dict:
     jobs = [(cfg, a, b) for a, b in chunks(0, n)]
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init, initargs=(cfg, pin_blas))
     try:
-        list(pool.map(_render_chunk, [(cfg, 0, 4)] * workers))  # all workers up and warm before timing
+        list(pool.map(_warm, [cfg] * workers))  # all workers up and warm before timing
         wall = time.perf_counter()
         done, checksum, worker_cpu = 0, 0.0, 0.0
         for images, _, cpu in pool.map(_render_chunk_images, jobs):

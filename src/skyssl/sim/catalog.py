@@ -8,6 +8,8 @@ run of N rows, and any row can be regenerated alone. Rendering (neighbours, nois
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from skyssl.sim import classes, deflectors, galaxies, galaxyzoo, lens_catalog, photoz, sed
@@ -133,8 +135,13 @@ def _choose_lenses(rng: np.random.Generator, survey: Survey, cat: dict, lens_rat
     return chosen
 
 
+@lru_cache(maxsize=4)
 def draw_block(config: SimConfig, block: int) -> dict[str, np.ndarray]:
-    """All catalogue and truth columns of one block of BLOCK_ROWS rows (before rendering)."""
+    """All catalogue and truth columns of one block of BLOCK_ROWS rows (before rendering).
+
+    Cached: a worker renders a block in several chunks, and each chunk needs the whole block's draws.
+    Callers must not modify the returned arrays in place.
+    """
     survey = get(config.survey)
     rng = np.random.default_rng([config.seed, 0, block])
     n = BLOCK_ROWS

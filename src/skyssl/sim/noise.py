@@ -74,7 +74,13 @@ def noise_sigma(image_nmgy: np.ndarray, sigma_pix_nmgy: np.ndarray,
 def add_noise(image_nmgy: np.ndarray, sigma_pix_nmgy: np.ndarray, rng: np.random.Generator,
               gain_e_per_nmgy: np.ndarray | None = None) -> np.ndarray:
     """A noisy copy (C, N, N) of the noiseless image: sky noise σ_pix per band (C,), plus the
-    source's Poisson noise when the effective gain (C,) is given."""
-    image = np.asarray(image_nmgy, dtype=np.float64)
-    sigma = noise_sigma(image, sigma_pix_nmgy, gain_e_per_nmgy)
-    return image + sigma * rng.standard_normal(image.shape)
+    source's Poisson noise when the effective gain (C,) is given.
+
+    Drawn in float32 (twice as fast as float64; the stored images are float32 or float16 anyway).
+    """
+    image = np.asarray(image_nmgy, dtype=np.float32)
+    sigma = noise_sigma(image, sigma_pix_nmgy, gain_e_per_nmgy).astype(np.float32)
+    deviates = rng.standard_normal(image.shape, dtype=np.float32)
+    deviates *= sigma
+    deviates += image
+    return deviates
