@@ -114,3 +114,31 @@ def test_stamp_size_override(tmp_path):
     writer.write_shard(0, images, {"object_id": np.array([1, 2]), "ra": np.zeros(2), "dec": np.zeros(2)})
     with Store.open(writer.finish()) as store:
         assert store.image_shape == (3, 64, 64)
+
+
+def test_shard_filled_chunk_by_chunk_equals_whole_shard(tmp_path):
+    images, columns = make_rows(10)
+    whole = write_store(tmp_path / "whole", images, columns, rows_per_shard=10)
+    writer = StoreWriter(tmp_path / "chunked", SOUTH, 10, 10, job={"test": 1})
+    shard = writer.open_shard(0)
+    for start in (6, 0, 3):  # any order of chunks
+        stop = {0: 3, 3: 6, 6: 10}[start]
+        shard.write_images(start, images[start:stop])
+    shard.close(columns)
+    with Store.open(whole) as a, Store.open(writer.finish()) as b:
+        np.testing.assert_array_equal(a.read_images(np.arange(10)), b.read_images(np.arange(10)))
+        np.testing.assert_array_equal(a.object_ids, b.object_ids)
+
+
+def test_incomplete_shard_is_refused_and_discarded(tmp_path):
+    images, columns = make_rows(4)
+    writer = StoreWriter(tmp_path / "store", SOUTH, 4, 4)
+    shard = writer.open_shard(0)
+    shard.write_images(0, images[:3])
+    with pytest.raises(ArtefactError, match="never written"):
+        shard.close(columns)
+    shard.discard()
+    with pytest.raises(ArtefactError, match="do not fit"):
+        writer.open_shard(0).write_images(2, images[:3])
+    assert writer.done_shards() == []
+    assert not list(writer.partial.glob("*.h5"))

@@ -1,7 +1,8 @@
 """Run a simulation into a store: catalogue blocks → rendered chunks → shards, in parallel workers.
 
-Memory stays bounded by one shard (the writer receives a shard's images at a time) plus one chunk per
-worker; 10⁵ cutouts never sit in RAM together. Shards already complete from an interrupted run are
+Memory stays bounded by a few chunks of CHUNK_ROWS images (in flight in the workers and being written)
+plus one shard's catalogue columns: images go to the shard file chunk by chunk, so 10⁵ cutouts never
+sit in RAM together, whatever the shard size. Shards already complete from an interrupted run are
 skipped, and because every row is rendered from its own seed the resumed store is byte-identical to
 an uninterrupted one.
 """
@@ -19,7 +20,7 @@ from skyssl.sim.config import SimConfig
 from skyssl.store import StoreWriter
 from skyssl.surveys import get
 
-DEFAULT_ROWS_PER_SHARD = 2048
+DEFAULT_ROWS_PER_SHARD = 16384
 CHUNK_ROWS = 128
 
 
@@ -57,15 +58,20 @@ def simulate_store(
                 continue
             jobs = [(config.model_dump(), a, b) for a, b in _chunks(start, stop, CHUNK_ROWS)]
             results = pool.map(_render_chunk, jobs) if pool else map(_render_chunk, jobs)
-            images = np.empty((stop - start, *writer.image_shape), dtype=config.image_dtype)
-            columns: dict[str, list[np.ndarray]] = {}
-            for (a, b), (chunk_images, chunk_columns) in zip(_chunks(start, stop, CHUNK_ROWS), results, strict=True):
-                images[a - start : b - start] = chunk_images
-                for name, values in chunk_columns.items():
-                    columns.setdefault(name, []).append(values)
-                if on_progress:
-                    on_progress(b - a)
-            writer.write_shard(k, images, {name: np.concatenate(parts) for name, parts in columns.items()})
+            shard = writer.open_shard(k)
+            try:
+                columns: dict[str, list[np.ndarray]] = {}
+                for (a, b), (chunk_images, chunk_columns) in zip(_chunks(start, stop, CHUNK_ROWS), results,
+                                                                 strict=True):
+                    shard.write_images(a - start, chunk_images)
+                    for name, values in chunk_columns.items():
+                        columns.setdefault(name, []).append(values)
+                    if on_progress:
+                        on_progress(b - a)
+                shard.close({name: np.concatenate(parts) for name, parts in columns.items()})
+            except BaseException:
+                shard.discard()
+                raise
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -114,34 +114,25 @@ class StoreWriter:
     def write_shard(self, index: int, images: np.ndarray, columns: Mapping[str, np.ndarray]) -> Path:
         """Write shard `index` from its images (n, C, H, W) in nmgy and catalogue columns."""
         start, stop = self.shard_rows(index)
-        n = stop - start
-        if images.shape != (n, *self.image_shape):
-            raise ArtefactError(f"shard {index}: images {images.shape}, expected {(n, *self.image_shape)}")
-        if "object_id" not in columns:
-            raise ArtefactError("a store needs an object_id column")
-        final = self.partial / shard_name(index)
-        tmp = final.with_name(final.name + ".tmp")
-        with h5py.File(tmp, "w") as handle:
-            handle.attrs["skyssl_version"] = __version__
-            handle.attrs["survey"] = self.survey.name
-            handle.attrs["bands"] = ",".join(self.survey.bands)
-            handle.attrs["pixel_scale_arcsec"] = self.survey.pixel_scale_arcsec
-            handle.attrs["units"] = "nanomaggy per pixel"
-            handle.attrs["first_row"] = start
-            # Contiguous, like the authors' files: every image is one byte range, so a random image or
-            # a run of rows is one direct read (skyssl.store.direct); chunks would only pay with
-            # compression, and HDF5's chunk cache makes single-image reads several times slower.
-            handle.create_dataset("images", data=images.astype(self.image_dtype, copy=False))
-            for name, values in columns.items():
-                values = np.asarray(values)
-                if values.shape[:1] != (n,):
-                    raise ArtefactError(f"shard {index}: column '{name}' has {values.shape[:1]} rows, expected {n}")
-                if values.dtype.kind in "USO":
-                    handle.create_dataset(name, data=_string_column(values), dtype=h5py.string_dtype())
-                else:
-                    handle.create_dataset(name, data=values)
-        os.replace(tmp, final)
-        return final
+        if images.shape != (stop - start, *self.image_shape):
+            raise ArtefactError(f"shard {index}: images {images.shape}, expected {(stop - start, *self.image_shape)}")
+        shard = self.open_shard(index)
+        try:
+            shard.write_images(0, images)
+            return shard.close(columns)
+        except BaseException:
+            shard.discard()
+            raise
+
+    def open_shard(self, index: int) -> ShardWriter:
+        """Start shard `index`, to be filled chunk by chunk so that a shard never sits in memory whole."""
+        start, stop = self.shard_rows(index)
+        attrs = {
+            "skyssl_version": __version__, "survey": self.survey.name, "bands": ",".join(self.survey.bands),
+            "pixel_scale_arcsec": self.survey.pixel_scale_arcsec, "units": "nanomaggy per pixel",
+            "first_row": start,
+        }
+        return ShardWriter(self.partial / shard_name(index), stop - start, self.image_shape, self.image_dtype, attrs)
 
     def finish(self, extra: Mapping[str, object] | None = None, checksums: bool = True) -> Path:
         """Check every shard is present, write the manifest, and move the store into place."""
@@ -184,3 +175,61 @@ class StoreWriter:
     def abort(self) -> None:
         """Remove the partial output (used when the input turns out to be malformed)."""
         shutil.rmtree(self.partial, ignore_errors=True)
+
+
+class ShardWriter:
+    """One shard being written: images arrive in chunks at given row offsets, columns at the end.
+
+    The file lives under a `.tmp` name until :meth:`close` renames it, so an interrupted shard is
+    never mistaken for a complete one.
+    """
+
+    def __init__(self, final: Path, n_rows: int, image_shape: tuple[int, int, int], image_dtype: str,
+                 attrs: Mapping[str, object]):
+        self.final = final
+        self.tmp = final.with_name(final.name + ".tmp")
+        self.n_rows = n_rows
+        self.image_shape = image_shape
+        self._written = np.zeros(n_rows, bool)
+        self._handle = h5py.File(self.tmp, "w")
+        self._handle.attrs.update(dict(attrs))
+        # Contiguous, like the authors' files: every image is one byte range, so a random image or a run
+        # of rows is one direct read (skyssl.store.direct); chunks would only pay with compression, and
+        # HDF5's chunk cache makes single-image reads several times slower.
+        self._images = self._handle.create_dataset("images", shape=(n_rows, *image_shape), dtype=image_dtype)
+
+    def write_images(self, offset: int, images: np.ndarray) -> None:
+        """Rows [offset, offset + len(images)) of this shard, (n, C, H, W) in nmgy."""
+        n = images.shape[0]
+        if images.shape[1:] != self.image_shape or offset < 0 or offset + n > self.n_rows:
+            raise ArtefactError(f"{self.final.name}: images {images.shape} at row {offset} do not fit "
+                                f"({self.n_rows}, {', '.join(map(str, self.image_shape))})")
+        self._images[offset : offset + n] = images.astype(self._images.dtype, copy=False)
+        self._written[offset : offset + n] = True
+
+    def close(self, columns: Mapping[str, np.ndarray]) -> Path:
+        """Write the catalogue columns, check every image row was written, and publish the shard."""
+        if not self._written.all():
+            raise ArtefactError(f"{self.final.name}: image rows {np.flatnonzero(~self._written)[:3].tolist()} "
+                                "were never written")
+        if "object_id" not in columns:
+            raise ArtefactError("a store needs an object_id column")
+        for name, values in columns.items():
+            values = np.asarray(values)
+            if values.shape[:1] != (self.n_rows,):
+                raise ArtefactError(f"{self.final.name}: column '{name}' has {values.shape[:1]} rows, "
+                                    f"expected {self.n_rows}")
+            if values.dtype.kind in "USO":
+                self._handle.create_dataset(name, data=_string_column(values), dtype=h5py.string_dtype())
+            else:
+                self._handle.create_dataset(name, data=values)
+        self._handle.close()
+        os.replace(self.tmp, self.final)
+        return self.final
+
+    def discard(self) -> None:
+        """Drop a shard that cannot be completed (the partial store stays resumable)."""
+        try:
+            self._handle.close()
+        finally:
+            self.tmp.unlink(missing_ok=True)
