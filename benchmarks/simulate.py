@@ -4,8 +4,8 @@ skyssl: `skyssl.sim.render.render_rows` over chunks of `skyssl.sim.driver.CHUNK_
 draw, target bulge + disk with its rare features, neighbours, stars, lenses, artefacts, PSF, pixel and
 noise — for Legacy DR9 south (g, r, z, 152²) and SDSS (u, g, r, i, z, 107²). Timed in one process
 and in a `ProcessPoolExecutor` of `--workers` processes mapping over the chunks as
-`skyssl.sim.driver.simulate_store` does (images come back to the parent through pickling; each chunk
-is dropped after a checksum, as the driver drops each shard after writing it).
+`skyssl.sim.driver.simulate_store` does (images and columns come back to the parent through pickling;
+each chunk is dropped after a checksum, where the driver streams it into its shard; no store is written).
 
 Baseline: the same catalogue rows drawn with GalSim. For each row the analytic components the
 pipeline renders are rebuilt from the row's own render generator, exactly as `render_row` draws
@@ -18,9 +18,9 @@ the per-n set-up is paid in the warm-up and reported separately. Sersics other t
 truncated at `--galsim-trunc` (default 8) half-light radii with the total flux kept, which is the
 profile skyssl's table holds (recipe §8) — and faster in GalSim than untruncated high-n profiles, whose
 wide wings force large FFTs (`--galsim-trunc 0` times those). A noiseless agreement check on 8 rows
-(skyssl rendered with the same quantised n) shows the two draw the same light. Real-space features (arms, rings,
-tails, lensed arcs) and artefacts are not in the baseline, so GalSim does less work per cutout than
-the full pipeline. skyssl's renderer is also timed on exactly the baseline's components ("same
+(skyssl rendered with the same quantised n) shows the two draw the same light. Real-space features
+(arms, rings, tails, lensed arcs) and artefacts are not in the baseline, so GalSim does less work per
+cutout than the full pipeline. skyssl's renderer is also timed on exactly the baseline's components ("same
 components": `fourier.render_noiseless` + `noise.add_noise`) for a like-for-like ratio.
 
 Single-process figures run with BLAS limited to one thread (threadpoolctl, when installed) so that
@@ -71,12 +71,16 @@ def machine() -> dict:
     model = ""
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "")
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), ""
+        )
     except OSError:
         pass
-    blas = [] if threadpool_info is None else [
-        {"api": d.get("internal_api"), "threads": d.get("num_threads")} for d in threadpool_info()
-    ]
+    blas = (
+        []
+        if threadpool_info is None
+        else [{"api": d.get("internal_api"), "threads": d.get("num_threads")} for d in threadpool_info()]
+    )
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
@@ -245,16 +249,27 @@ def galsim_profiles(comps: Components, trunc: float) -> list:
         elif n_q[k] == 0.5 or trunc <= 0:
             obj = galsim.Sersic(n=float(n_q[k]), half_light_radius=r, gsparams=GSPARAMS)
         else:
-            obj = galsim.Sersic(n=float(n_q[k]), half_light_radius=r, trunc=trunc * r, flux_untruncated=False,
-                                gsparams=GSPARAMS)
+            obj = galsim.Sersic(
+                n=float(n_q[k]),
+                half_light_radius=r,
+                trunc=trunc * r,
+                flux_untruncated=False,
+                gsparams=GSPARAMS,
+            )
         if kind != POINT:
             obj = obj.shear(q=float(comps.q[k]), beta=float(comps.pa_rad[k]) * galsim.radians)
         out.append(obj.shift(float(comps.x_arcsec[k]), float(comps.y_arcsec[k])))
     return out
 
 
-def galsim_cutout(comps: Components, psf: np.ndarray, sigma: np.ndarray, survey: Survey,
-                  ud: galsim.BaseDeviate | None, trunc: float) -> np.ndarray:
+def galsim_cutout(
+    comps: Components,
+    psf: np.ndarray,
+    sigma: np.ndarray,
+    survey: Survey,
+    ud: galsim.BaseDeviate | None,
+    trunc: float,
+) -> np.ndarray:
     """(C, N, N): per band the components at that band's fluxes ⊗ Moffat(β=3, FWHM), drawn with pixel
     response; Gaussian noise σ_b unless `ud` is None. Centred on pixel N//2 like skyssl's stamps."""
     n_px, scale = survey.stamp_size_px, survey.pixel_scale_arcsec
@@ -263,7 +278,9 @@ def galsim_cutout(comps: Components, psf: np.ndarray, sigma: np.ndarray, survey:
     out = np.empty((survey.n_bands, n_px, n_px))
     for b in range(survey.n_bands):
         gal = galsim.Add([p * float(f) for p, f in zip(profiles, comps.flux_nmgy[:, b], strict=True)])
-        final = galsim.Convolve(gal, galsim.Moffat(beta=render.PSF_BETA, fwhm=float(psf[b]), gsparams=GSPARAMS))
+        final = galsim.Convolve(
+            gal, galsim.Moffat(beta=render.PSF_BETA, fwhm=float(psf[b]), gsparams=GSPARAMS)
+        )
         image = final.drawImage(nx=n_px, ny=n_px, scale=scale, offset=offset)
         if ud is not None:
             image.addNoise(galsim.GaussianNoise(ud, sigma=float(sigma[b])))
@@ -271,8 +288,9 @@ def galsim_cutout(comps: Components, psf: np.ndarray, sigma: np.ndarray, survey:
     return out
 
 
-def skyssl_cutout(comps: Components, psf: np.ndarray, sigma: np.ndarray, survey: Survey,
-                  rng: np.random.Generator | None) -> np.ndarray:
+def skyssl_cutout(
+    comps: Components, psf: np.ndarray, sigma: np.ndarray, survey: Survey, rng: np.random.Generator | None
+) -> np.ndarray:
     """The same components through skyssl's renderer and noise (pipeline noise, Poisson term included)."""
     grid = render.render_grid(survey)
     image = fourier.render_noiseless(Scene(comps), psf, grid, render.PSF_BETA)
@@ -286,8 +304,16 @@ def galsim_warmup(survey: Survey, trunc: float) -> float:
     start = time.perf_counter()
     n_grid = np.arange(GALSIM_N_RANGE[0], GALSIM_N_RANGE[1] + 1e-9, GALSIM_N_STEP)
     one = np.ones(n_grid.size)
-    comps = Components(np.full(n_grid.size, SERSIC, np.int8), n_grid, 0.8 * one, 0.7 * one, 0.3 * one, 0 * one,
-                       0 * one, np.ones((n_grid.size, survey.n_bands)))
+    comps = Components(
+        np.full(n_grid.size, SERSIC, np.int8),
+        n_grid,
+        0.8 * one,
+        0.7 * one,
+        0.3 * one,
+        0 * one,
+        0 * one,
+        np.ones((n_grid.size, survey.n_bands)),
+    )
     for k in range(n_grid.size):
         galsim_cutout(_select(comps, k), np.full(survey.n_bands, 1.2), one, survey, None, trunc)
     return time.perf_counter() - start
@@ -313,21 +339,33 @@ def time_same_galaxies(config: SimConfig, n_rows: int, trunc: float) -> dict:
             for i, (comps, psf, sigma) in enumerate(scenes):
                 cpu = time.process_time()
                 if name == "galsim":
-                    galsim_cutout(comps, psf, sigma, survey, galsim.BaseDeviate(config.seed * 100_003 + i + 1), trunc)
+                    galsim_cutout(
+                        comps, psf, sigma, survey, galsim.BaseDeviate(config.seed * 100_003 + i + 1), trunc
+                    )
                 else:
                     skyssl_cutout(comps, psf, sigma, survey, np.random.default_rng([config.seed, 9, i]))
                 per_row.append(time.process_time() - cpu)
             wall = time.perf_counter() - wall
-            timings[name] = {"ms_per_cutout_wall": round(1e3 * wall / n_rows, 3),
-                             "ms_per_cutout_cpu": round(1e3 * float(np.mean(per_row)), 3),
-                             "ms_per_cutout_cpu_median": round(1e3 * float(np.median(per_row)), 3),
-                             "ms_per_cutout_cpu_max": round(1e3 * float(np.max(per_row)), 1),
-                             "cutouts_per_s": round(n_rows / wall, 1)}
+            timings[name] = {
+                "ms_per_cutout_wall": round(1e3 * wall / n_rows, 3),
+                "ms_per_cutout_cpu": round(1e3 * float(np.mean(per_row)), 3),
+                "ms_per_cutout_cpu_median": round(1e3 * float(np.median(per_row)), 3),
+                "ms_per_cutout_cpu_max": round(1e3 * float(np.max(per_row)), 1),
+                "cutouts_per_s": round(n_rows / wall, 1),
+            }
     # Agreement: the GalSim image vs skyssl's with the same quantised n, noiseless, on a few rows.
     resid, flux_ratio = [], []
     for comps, psf, sigma in scenes[:8]:
-        quantised = Components(comps.kind, quantise_n(comps.sersic_n), comps.r_half_arcsec, comps.q, comps.pa_rad,
-                               comps.x_arcsec, comps.y_arcsec, comps.flux_nmgy)
+        quantised = Components(
+            comps.kind,
+            quantise_n(comps.sersic_n),
+            comps.r_half_arcsec,
+            comps.q,
+            comps.pa_rad,
+            comps.x_arcsec,
+            comps.y_arcsec,
+            comps.flux_nmgy,
+        )
         ours = skyssl_cutout(quantised, psf, sigma, survey, None)
         theirs = galsim_cutout(comps, psf, sigma, survey, None, trunc)
         resid.append(float(np.max(np.abs(ours - theirs)) / np.max(np.abs(theirs))))
@@ -340,16 +378,22 @@ def time_same_galaxies(config: SimConfig, n_rows: int, trunc: float) -> dict:
         "galsim_sersic_trunc_r_half": trunc,
         "galsim_per_n_setup_s": round(warm_s, 3),
         **timings,
-        "noiseless_agreement_8_rows": {"max_abs_diff_over_peak_median": float(f"{np.median(resid):.3g}"),
-                                       "max_abs_diff_over_peak_max": float(f"{np.max(resid):.3g}"),
-                                       "flux_ratio_skyssl_over_galsim_median": round(float(np.median(flux_ratio)), 5)},
+        "noiseless_agreement_8_rows": {
+            "max_abs_diff_over_peak_median": float(f"{np.median(resid):.3g}"),
+            "max_abs_diff_over_peak_max": float(f"{np.max(resid):.3g}"),
+            "flux_ratio_skyssl_over_galsim_median": round(float(np.median(flux_ratio)), 5),
+        },
         "peak_rss_mib": peak_rss_mib(),
     }
 
 
 def bench_survey(key: str, args: argparse.Namespace) -> dict:
-    config = SimConfig(survey=SURVEYS[key], n_objects=max(args.n, args.galsim_n), seed=args.seed,
-                       lens_rate=LENS_RATE_PRESETS["enriched"])
+    config = SimConfig(
+        survey=SURVEYS[key],
+        n_objects=max(args.n, args.galsim_n),
+        seed=args.seed,
+        lens_rate=LENS_RATE_PRESETS["enriched"],
+    )
     survey = get(config.survey)
     log(f"{key}: single process, {args.n} rows …")
     single = time_single(config, args.n)
@@ -370,7 +414,8 @@ def bench_survey(key: str, args: argparse.Namespace) -> dict:
         "same_galaxies": same,
         "speedup_cpu_galsim_over_skyssl_pipeline": round(galsim_ms / single["ms_per_cutout_cpu"], 2),
         "speedup_cpu_galsim_over_skyssl_same_components": round(
-            galsim_ms / same["skyssl_same_components"]["ms_per_cutout_cpu"], 2),
+            galsim_ms / same["skyssl_same_components"]["ms_per_cutout_cpu"], 2
+        ),
     }
 
 
@@ -384,27 +429,39 @@ LOG_QUIET = False
 
 def summary(report: dict) -> str:
     w = report["workers"]
-    lines = [f"survey | 1 proc cutouts/s (wall) | 1 proc ms/cutout (cpu) | {w} workers cutouts/s wall, BLAS default / 1 "
-             f"| {w} workers cutouts/s if cores idle, BLAS 1 | GalSim ms (cpu) | skyssl same comps ms (cpu) "
-             "| GalSim/skyssl pipeline | GalSim/skyssl same comps"]
+    lines = [
+        f"survey | 1 proc cutouts/s (wall) | 1 proc ms/cutout (cpu) | {w} workers cutouts/s wall, BLAS default / 1 "
+        f"| {w} workers cutouts/s if cores idle, BLAS 1 | GalSim ms (cpu) | skyssl same comps ms (cpu) "
+        "| GalSim/skyssl pipeline | GalSim/skyssl same comps"
+    ]
     for key in SURVEYS:
         r = report[key]
         s, p, g = r["skyssl_pipeline_single_process"], r["skyssl_pipeline_pool"], r["same_galaxies"]
-        lines.append(f"{key} | {s['cutouts_per_s']} | {s['ms_per_cutout_cpu']} | {p[0]['cutouts_per_s']} / "
-                     f"{p[1]['cutouts_per_s']} | {p[1]['cutouts_per_s_if_cores_idle']} | "
-                     f"{g['galsim']['ms_per_cutout_cpu']} | {g['skyssl_same_components']['ms_per_cutout_cpu']} | "
-                     f"{r['speedup_cpu_galsim_over_skyssl_pipeline']} | "
-                     f"{r['speedup_cpu_galsim_over_skyssl_same_components']}")
+        lines.append(
+            f"{key} | {s['cutouts_per_s']} | {s['ms_per_cutout_cpu']} | {p[0]['cutouts_per_s']} / "
+            f"{p[1]['cutouts_per_s']} | {p[1]['cutouts_per_s_if_cores_idle']} | "
+            f"{g['galsim']['ms_per_cutout_cpu']} | {g['skyssl_same_components']['ms_per_cutout_cpu']} | "
+            f"{r['speedup_cpu_galsim_over_skyssl_pipeline']} | "
+            f"{r['speedup_cpu_galsim_over_skyssl_same_components']}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     global LOG_QUIET
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1024, help="rows timed through the skyssl pipeline per survey")
-    parser.add_argument("--galsim-n", type=int, default=128, help="rows drawn by the GalSim baseline per survey")
-    parser.add_argument("--galsim-trunc", type=float, default=8.0,
-                        help="GalSim Sersic truncation in half-light radii (0: untruncated)")
+    parser.add_argument(
+        "--n", type=int, default=1024, help="rows timed through the skyssl pipeline per survey"
+    )
+    parser.add_argument(
+        "--galsim-n", type=int, default=128, help="rows drawn by the GalSim baseline per survey"
+    )
+    parser.add_argument(
+        "--galsim-trunc",
+        type=float,
+        default=8.0,
+        help="GalSim Sersic truncation in half-light radii (0: untruncated)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes for the pool figure")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-only", action="store_true", help="print only the JSON document")
@@ -413,8 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     report: dict = {
         "benchmark": "simulate",
-        "command": " ".join([f"benchmarks/{os.path.basename(sys.argv[0])}",
-                             *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            [f"benchmarks/{os.path.basename(sys.argv[0])}", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "machine": machine(),
         "load_average_1_5_15_min_start": load_average(),
         "n": args.n,

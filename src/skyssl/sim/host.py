@@ -19,6 +19,8 @@ from skyssl.surveys import Survey
 
 R_HALF_PER_H = 1.6783  # exponential disk: r_half = 1.678 h
 # Classes whose features are drawn into the real-space layer (the others are purely analytic).
+# Classes with light bluer than the host (arms, clumps, rings, blue satellites).
+TILTED_CLASSES = ("spiral", "barred_spiral", "clumpy", "ring", "collisional_ring", "blue_satellite")
 LAYER_CLASSES = ("edge_on", "spiral", "barred_spiral", "clumpy", "ring", "collisional_ring", "shells", "merger")
 
 
@@ -52,7 +54,7 @@ def build_host(row: dict, survey: Survey, grid: RenderGrid, rng: np.random.Gener
     re_d, q_d = float(row["re_disk_arcsec"]), float(row["q_disk"])
     h = re_d / R_HALF_PER_H
     klass = str(row["morph_class"])
-    tilt = blue_tilt(survey, float(row["z_true"]))
+    tilt = blue_tilt(survey, float(row["z_true"])) if klass in TILTED_CLASSES else np.ones_like(flux)
     comps = _sersic(row["n_bulge"], row["re_bulge_arcsec"], row["q_bulge"], pa, 0.0, 0.0, bulge_flux)
     realised = flux.copy()
 
@@ -66,7 +68,7 @@ def build_host(row: dict, survey: Survey, grid: RenderGrid, rng: np.random.Gener
         if klass == "barred_spiral":
             bar_params = mo.draw_bar_params(rng)
             params = mo.align_arms_to_bar(params, bar_params)
-            disk_flux, bar_flux = _split(disk_flux, 0.15, np.ones_like(tilt))
+            disk_flux, bar_flux = _split(disk_flux, 0.15, np.ones_like(flux))
             mo.bar(grid, 0.0, 0.0, h, q_d, pa, bar_flux, params=bar_params, out=layer)
         smooth, arms = _split(disk_flux, mo.spiral_arm_fraction(params.amplitude), tilt)
         mo.spiral_disk(grid, 0.0, 0.0, h, q_d, pa, smooth, arms, params=params, out=layer)
@@ -79,7 +81,7 @@ def build_host(row: dict, survey: Survey, grid: RenderGrid, rng: np.random.Gener
         mo.ring(grid, 0.0, 0.0, float(row["r_half_arcsec"]), q_d, pa, ring_flux, rng=rng,
                 collisional=klass == "collisional_ring", out=layer)
     elif klass == "shells":
-        bulge_flux, shell_flux = _split(bulge_flux, rng.uniform(0.01, 0.03), np.ones_like(tilt))
+        bulge_flux, shell_flux = _split(bulge_flux, rng.uniform(0.01, 0.03), np.ones_like(flux))
         comps = _sersic(row["n_bulge"], row["re_bulge_arcsec"], row["q_bulge"], pa, 0.0, 0.0, bulge_flux)
         td.shells(grid, 0.0, 0.0, float(row["r_half_arcsec"]), float(row["q_bulge"]), pa, shell_flux,
                   rng=rng, out=layer)

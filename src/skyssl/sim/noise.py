@@ -61,14 +61,17 @@ def noise_sigma(image_nmgy: np.ndarray, sigma_pix_nmgy: np.ndarray,
 
     Also what a store's inverse variance should be built from (ivar = 1/σ²).
     """
-    sigma = np.asarray(sigma_pix_nmgy, dtype=np.float64).reshape(-1, 1, 1)
+    dtype = np.float32 if np.asarray(image_nmgy).dtype == np.float32 else np.float64
+    sigma = np.asarray(sigma_pix_nmgy, dtype=dtype).reshape(-1, 1, 1)
     if sigma.shape[0] != image_nmgy.shape[0]:
         raise ValueError(f"{sigma.shape[0]} noise levels for {image_nmgy.shape[0]} bands")
-    variance = np.broadcast_to(sigma**2, image_nmgy.shape)
-    if gain_e_per_nmgy is not None:
-        gain = np.asarray(gain_e_per_nmgy, dtype=np.float64).reshape(-1, 1, 1)
-        variance = variance + np.maximum(image_nmgy, 0.0) / gain
-    return np.sqrt(variance)
+    if gain_e_per_nmgy is None:
+        return np.broadcast_to(sigma, image_nmgy.shape).copy()
+    gain = np.asarray(gain_e_per_nmgy, dtype=dtype).reshape(-1, 1, 1)
+    variance = np.maximum(image_nmgy, 0.0).astype(dtype, copy=True)
+    variance /= gain
+    variance += sigma**2
+    return np.sqrt(variance, out=variance)
 
 
 def add_noise(image_nmgy: np.ndarray, sigma_pix_nmgy: np.ndarray, rng: np.random.Generator,
@@ -79,7 +82,7 @@ def add_noise(image_nmgy: np.ndarray, sigma_pix_nmgy: np.ndarray, rng: np.random
     Drawn in float32 (twice as fast as float64; the stored images are float32 or float16 anyway).
     """
     image = np.asarray(image_nmgy, dtype=np.float32)
-    sigma = noise_sigma(image, sigma_pix_nmgy, gain_e_per_nmgy).astype(np.float32)
+    sigma = noise_sigma(image, sigma_pix_nmgy, gain_e_per_nmgy)
     deviates = rng.standard_normal(image.shape, dtype=np.float32)
     deviates *= sigma
     deviates += image
