@@ -12,7 +12,6 @@ from skyssl.cli.app import app
 from skyssl.cli.progress import progress_bar
 from skyssl.errors import SkysslError
 from skyssl.sim.config import PRESET_SURVEYS, SimConfig, parse_lens_rate
-from skyssl.sim.driver import DEFAULT_ROWS_PER_SHARD, simulate_store
 
 
 def make_config(preset: str, n: int, lens_rate: str, seed: int, dtype: str) -> SimConfig:
@@ -35,12 +34,14 @@ def simulate(
                                   help="Fraction of lenses, or realistic (1e-4), enriched (1e-3), eval (1e-2)."),
     seed: int = typer.Option(0, "--seed", help="Seed: the same seed gives the same bytes."),
     dtype: str = typer.Option("float32", "--dtype", help="Image storage: float32 or float16."),
-    rows_per_shard: int = typer.Option(DEFAULT_ROWS_PER_SHARD, "--rows-per-shard", help="Rows per HDF5 shard."),
+    rows_per_shard: int = typer.Option(16384, "--rows-per-shard", help="Rows per HDF5 shard."),
     workers: int = typer.Option(2, "--workers", help="Rendering processes."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing store at --out."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON summary."),
 ) -> None:
     """Simulate a DR9-like or SDSS-like survey with ground truth (resumes an interrupted run)."""
+    from skyssl.sim.driver import simulate_store  # heavy: the renderer and its tables
+
     config = make_config(preset, n, lens_rate, seed, dtype)
     if workers < 1:
         raise SkysslError("--workers must be at least 1")
