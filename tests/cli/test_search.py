@@ -137,7 +137,7 @@ def test_bad_image_queries_exit_2(model_index, tmp_path, capsys, image, extra, e
 
 def test_an_image_query_against_vectors_of_another_model_is_refused(setup, model_index, tmp_path, capsys):
     """The random-vector index records no checkpoint, so the mismatch shows up as the vector width."""
-    index, run, store = model_index
+    _, run, store = model_index
     with Store.open(store) as opened:
         np.save(tmp_path / "query.npy", opened.read_images([0])[0])
     code, _, err = run_cli(capsys, "search", "--index", setup[0], "--image", tmp_path / "query.npy", "--checkpoint", run)

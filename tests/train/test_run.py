@@ -24,7 +24,7 @@ def _weights(checkpoint: dict) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tiny_store):
-    """Three runs of one config: straight to 30; killed after 25 and resumed from its step-20 checkpoint."""
+    """One config run twice: straight to 30, and killed after 25 then resumed from its step-20 checkpoint."""
     root = tmp_path_factory.mktemp("runs")
     config = load_config(write_config(root / "tiny.yaml"))
     straight = pretrain(config, tiny_store, root / "straight", max_steps=30, progress=False)

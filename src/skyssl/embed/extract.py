@@ -1,0 +1,147 @@
+"""Bulk extraction: the centre-view vectors of every store row, written shard by shard as Embeddings.
+
+How the work is cut, and why:
+
+- **Shards are the unit of resume.** Artefact position p holds store row p. A shard is written whole
+  (under a `.tmp` name, renamed when complete) or not at all, so a rerun after a kill skips the shards
+  already present and recomputes only the rest. Batches never cross a shard boundary and always start
+  at `shard start + i·batch_size`, so a shard's batches — and therefore its bytes — are the same whether
+  the job ran in one go or was resumed.
+- **Reading overlaps compute.** A background thread reads the next batches from the store (one
+  contiguous `preadv` per batch, which releases the GIL) while the model runs on the current one; the
+  stored dtype is kept on the CPU and widened on the device (DESIGN: the CPU only reads bytes).
+- **Ranks split the shards.** With several processes (torchrun/SLURM, see :mod:`skyssl.embed.ranks`)
+  each rank embeds one contiguous range of shards and writes its own shard files; rank 0 waits for the
+  others and writes the manifest. One process is the same code with one rank.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skyssl.embed.artefact import DEFAULT_ROWS_PER_SHARD, VECTOR_DTYPES, EmbeddingWriter
+from skyssl.embed.model import TrainedEncoder
+from skyssl.embed.ranks import SINGLE, Ranks, assigned_shards
+from skyssl.errors import SkysslError
+from skyssl.store import Store
+
+PREFETCH_BATCHES = 2
+"""Batches read ahead: one being computed, one ready, one in flight is enough when reading is faster."""
+_TORCH_DTYPES = {"float16": torch.float16, "float32": torch.float32}
+
+
+def batch_spans(start: int, stop: int, batch_size: int) -> list[tuple[int, int]]:
+    """[start, stop) cut into batches of `batch_size` rows (the last one shorter), aligned at `start`."""
+    if batch_size < 1:
+        raise SkysslError(f"batch size must be at least 1, got {batch_size}")
+    return [(a, min(stop, a + batch_size)) for a in range(start, stop, batch_size)]
+
+
+def prefetched(read: Callable[[int, int], torch.Tensor], spans: Iterable[tuple[int, int]],
+               depth: int = PREFETCH_BATCHES) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """(start, stop, images) for each span, read by one background thread up to `depth` spans ahead.
+
+    A read error surfaces at the span it belongs to; leaving the loop early cancels pending reads.
+    """
+    pending: deque[tuple[int, int, Future]] = deque()
+    spans = iter(spans)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyssl-embed-read") as pool:
+        try:
+            for a, b in spans:
+                pending.append((a, b, pool.submit(read, a, b)))
+                if len(pending) > depth:
+                    start, stop, future = pending.popleft()
+                    yield start, stop, future.result()
+            while pending:
+                start, stop, future = pending.popleft()
+                yield start, stop, future.result()
+        finally:
+            for _, _, future in pending:
+                future.cancel()
+
+
+def image_reader(store: Store, device: torch.device) -> Callable[[int, int], torch.Tensor]:
+    """Rows [a, b) of the store as a tensor in the stored dtype, pinned when it goes to a GPU."""
+    def read(a: int, b: int) -> torch.Tensor:
+        images = torch.from_numpy(store.read_images(np.arange(a, b), dtype=None))
+        return images.pin_memory() if device.type == "cuda" else images
+
+    return read
+
+
+def vectors_to_numpy(vectors: dict[str, torch.Tensor], dtype: str) -> dict[str, np.ndarray]:
+    """Device vectors → host arrays of the artefact dtype (the cast runs in torch: numpy's float16 is slow)."""
+    return {kind: v.to(_TORCH_DTYPES[dtype]).cpu().numpy() for kind, v in vectors.items()}
+
+
+def _embed_shards(encoder: TrainedEncoder, store: Store, writer: EmbeddingWriter, shards: list[int],
+                  batch_size: int, projection: bool, on_rows: Callable[[int], None] | None) -> None:
+    """Compute and write each listed shard, batch by batch, reading ahead in the background."""
+    object_ids = store.object_ids
+    plan = {k: batch_spans(*writer.shard_rows(k), batch_size) for k in shards}
+    spans = [span for k in shards for span in plan[k]]
+    batches = prefetched(image_reader(store, encoder.device), spans)
+    for k in shards:
+        first, _ = writer.shard_rows(k)
+        shard = writer.open_shard(k)
+        try:
+            for _ in plan[k]:
+                a, b, images = next(batches)
+                vectors = vectors_to_numpy(encoder.embed_images(images, projection), writer.dtype)
+                shard.write(a - first, object_ids[a:b], np.arange(a, b), vectors)
+                if on_rows is not None:
+                    on_rows(b - a)
+            shard.close()
+        except BaseException:
+            shard.discard()
+            batches.close()
+            raise
+    batches.close()
+
+
+def pending_rows(writer: EmbeddingWriter, shards: Iterable[int]) -> int:
+    """Rows still to embed among `shards` (for a progress bar's total)."""
+    done = set(writer.done_shards())
+    return sum(b - a for k in shards if k not in done for a, b in [writer.shard_rows(k)])
+
+
+def embed_store(encoder: TrainedEncoder, store_path: str | Path, out: str | Path, batch_size: int = 256,
+                dtype: str = "float16", projection: bool = False, rows_per_shard: int = DEFAULT_ROWS_PER_SHARD,
+                overwrite: bool = False, ranks: Ranks = SINGLE,
+                on_start: Callable[[int, int], None] | None = None,
+                on_rows: Callable[[int], None] | None = None) -> Path | None:
+    """Embed every row of a store into the Embeddings artefact `out`; resumes an interrupted run.
+
+    `on_start(rows to do, rows already done)` is called once this rank knows its share, `on_rows(n)`
+    after every batch (progress bars). Returns the artefact path on rank 0 and None on other ranks.
+    """
+    if dtype not in VECTOR_DTYPES:
+        raise SkysslError(f"dtype must be one of {', '.join(VECTOR_DTYPES)}, not {dtype!r}")
+    if batch_size < 1 or rows_per_shard < 1:
+        raise SkysslError(f"batch size and rows per shard must be at least 1, got {batch_size} and {rows_per_shard}")
+    with Store.open(store_path) as store:
+        encoder.check_store(store)
+
+        def make_writer() -> EmbeddingWriter:
+            return EmbeddingWriter(out, store, store.n_objects, encoder.dims(projection), dtype=dtype,
+                                   rows_per_shard=rows_per_shard, checkpoint_info=encoder.checkpoint_info(),
+                                   spec=encoder.preprocessing_spec(), job={"command": "skyssl embed"},
+                                   overwrite=overwrite)
+
+        writer = ranks.in_turn(make_writer)  # rank 0 prepares the folder before the others resume into it
+        mine = assigned_shards(writer.n_shards, ranks.rank, ranks.world_size)
+        done = set(writer.done_shards())
+        todo = [k for k in mine if k not in done]
+        if on_start is not None:
+            total = sum(b - a for a, b in map(writer.shard_rows, mine))
+            remaining = pending_rows(writer, todo)
+            on_start(remaining, total - remaining)
+        _embed_shards(encoder, store, writer, todo, batch_size, projection, on_rows)
+        ranks.barrier()  # every rank's shards are on disk
+        return writer.finish(store) if ranks.rank == 0 else None
