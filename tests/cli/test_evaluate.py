@@ -46,3 +46,20 @@ def test_evaluate_with_a_checkpoint_measures_augmented_copies(tmp_path_factory, 
     assert json.loads(run_cli(capsys, *args)[1])["augmented_copy_top1"] == figures["augmented_copy_top1"]  # seeded
     code, _, err = run_cli(capsys, *args[:-3], "--copies", "0")
     assert code == 2 and "--copies must be at least 1" in err
+
+
+def test_a_checkpoint_other_than_the_embeddings_one_is_refused(tmp_path_factory, tmp_path, capsys):
+    import numpy as np
+
+    from skyssl.embed import write_embeddings
+    from skyssl.store import Store
+    from tests.embed.helpers import trained_run
+
+    store = sim_store(tmp_path_factory)
+    with Store.open(store) as opened:
+        ids = opened.object_ids
+    emb = write_embeddings(tmp_path / "emb", ids, np.arange(64), {"backbone": np.eye(64, 8, dtype=np.float32) + 1},
+                           store, checkpoint_info={"sha256": "f" * 64})
+    code, _, err = run_cli(capsys, "evaluate", "search", "--embeddings", emb, "--label", "is_lens", "--k", "5",
+                           "--checkpoint", trained_run(tmp_path_factory))
+    assert code == 2 and len(error_lines(err)) == 1 and "were made with checkpoint ffffffffffff…" in err

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -19,7 +20,7 @@ evaluate_app = typer.Typer(name="evaluate", help="Measure the quality of represe
 app.add_typer(evaluate_app, name="evaluate")
 
 
-def _copy_top1(embeddings: Path, checkpoint: Path, vector_kind: str, copies: int, seed: int):
+def _copy_top1(embeddings: Path, checkpoint: Path, vector_kind: str, copies: int, seed: int) -> Callable[[], float]:
     """A callable computing augmented_copy_top1 with the run's model (after evaluate_search's own checks)."""
     def compute() -> float:
         from skyssl.embed.copies import augmented_pairs, sample_rows

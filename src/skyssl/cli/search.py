@@ -1,4 +1,4 @@
-"""`skyssl search`: the objects most similar to one object, a sky position, or several examples."""
+"""`skyssl search`: the objects most similar to one object, a sky position, several examples or an image."""
 
 from __future__ import annotations
 
