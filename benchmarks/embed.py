@@ -44,6 +44,7 @@ from skyssl import surveys
 from skyssl.augment.pipeline import AugmentPipeline
 from skyssl.embed.extract import batch_spans, embed_store
 from skyssl.embed.model import TrainedEncoder
+from skyssl.hostinfo import cpu_model_name
 from skyssl.store import Store, StoreWriter
 from skyssl.train.config import PretrainConfig, config_from_dict, load_config
 from skyssl.train.module import build_moco
@@ -54,12 +55,7 @@ SURVEY = "legacy-dr9-south"
 
 def machine() -> dict:
     """What the figures were measured on."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next((ln.split(":", 1)[1].strip() for ln in handle if ln.startswith("model name")), model)
-    except OSError:
-        pass
+    model = cpu_model_name()
     return {"cpu": model, "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
             "load_average_1_5_15": list(os.getloadavg())}

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from skyssl.hostinfo import cpu_model_name
 from skyssl.sim.config import SimConfig
 from skyssl.sim.driver import simulate_store
 from skyssl.train.config import PretrainConfig, config_from_dict, load_config
@@ -52,12 +53,7 @@ ANCHOR_GFLOP_PER_SAMPLE = {"small_stamp_resnet50_96px": 94.5, "small_stamp_resne
 
 def machine() -> dict:
     """What the figures were measured on."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next((ln.split(":", 1)[1].strip() for ln in handle if ln.startswith("model name")), model)
-    except OSError:
-        pass
+    model = cpu_model_name()
     info = {"cpu_model": model, "cpus": os.cpu_count(), "machine": platform.machine(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "load_average_1_5_15": list(os.getloadavg())}

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
+from skyssl.hostinfo import cpu_model_name
 from skyssl.manifest import MANIFEST_NAME
 from skyssl.store import Store
 
@@ -47,12 +47,7 @@ def device_description(accelerator: str, world_size: int) -> str:
 
         name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "GPU"
         return f"{world_size} × {name}"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            model = next((ln.split(":", 1)[1].strip() for ln in handle if ln.startswith("model name")), model)
-    except OSError:
-        pass
+    model = cpu_model_name()
     return f"{world_size} × CPU process ({model}, {os.cpu_count()} cores on this node)"
 
 
