@@ -27,7 +27,7 @@ def test_parse_coordinates(text, ra_deg, dec_deg):
     assert coord.ra.deg == pytest.approx(ra_deg, abs=1e-9) and coord.dec.deg == pytest.approx(dec_deg, abs=1e-9)
 
 
-@pytest.mark.parametrize("text", ["", "abc def", "150.1", "400 2", "150 95", "10:00:24", "1 2 3 4 5 6 7 8", "nan 2"])
+@pytest.mark.parametrize("text", ["", "abc def", "150.1", "400 2", "150 95", "10:00:24", "1 2 3 4 5 6 7 8", "nan 2", "10 nan", "10 inf"])
 def test_unparsable_coordinates_name_the_formats(text):
     with pytest.raises(InputError, match="coordinates"):
         parse_coordinates(text)

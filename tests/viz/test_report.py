@@ -31,7 +31,7 @@ def test_report_sections_tables_and_inline_png(tmp_path):
     text = path.read_text()
     assert text.startswith("<!DOCTYPE html>")
     assert "<h1>Demo &lt;run&gt;</h1>" in text
-    assert "<h2>Data</h2>" in text and "<h2>Raw</h2>" in text
+    assert "<h2>1. Data</h2>" in text and "<h2>2. Raw</h2>" in text
     assert "Second paragraph &amp; more." in text
     assert "<ul><li>kept</li></ul>" in text
     assert "<th>score</th>" in text and ">0.1235<" in text and ">–<" in text and ">lens<" in text

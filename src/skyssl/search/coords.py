@@ -48,6 +48,8 @@ def parse_coordinates(text: str) -> SkyCoord:
             ra_deg, dec_deg = degrees
             if not (np.isfinite(ra_deg) and 0.0 <= ra_deg < 360.0):
                 raise InputError(f"cannot use coordinates {text!r}: RA {ra_deg} is outside [0, 360) degrees")
+            if not np.isfinite(dec_deg):
+                raise InputError(f"cannot use coordinates {text!r}: Dec {dec_deg} is not a finite angle")
             coord = SkyCoord(ra_deg * u.deg, dec_deg * u.deg, frame="icrs")
         else:
             coord = SkyCoord(" ".join(tokens), unit=(u.hourangle, u.deg), frame="icrs")

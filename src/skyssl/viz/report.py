@@ -77,10 +77,13 @@ class Report:
     def __init__(self, title: str):
         self.title = title
         self._blocks: list[str] = []
+        self._n_sections = 0
 
     def section(self, title: str, body: str = "", *, is_html: bool = False) -> Report:
-        """A new section heading with a body of plain text (escaped) or, with `is_html`, raw HTML."""
-        self._blocks.append(f"<h2>{html.escape(title)}</h2>")
+        """A new section heading, numbered in order (so stages written apart number themselves), with a
+        body of plain text (escaped) or, with `is_html`, raw HTML."""
+        self._n_sections += 1
+        self._blocks.append(f"<h2>{self._n_sections}. {html.escape(title)}</h2>")
         if body:
             self._blocks.append(body if is_html else _text_html(body))
         return self
