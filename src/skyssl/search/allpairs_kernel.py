@@ -1,0 +1,355 @@
+"""Compiled inner loops of the all-pairs top-k: scan bf16 score tiles into candidate buffers, re-score exactly.
+
+A tile of approximate scores S̃ (bfloat16 GEMM output, read as int16 bit patterns and compared as
+integer keys in the order of bf16 values) is scanned row by row (:func:`approx_rows`) or, for the
+symmetric half of a tile pair, column by column (:func:`approx_cols`). Each row appends the (key,
+position) of every pair at or above its admission key to a small buffer; when the buffer is full it
+is compacted (:func:`compact`): θ̃, the (k − 1)-th largest key so far, gives a lower bound on the
+exact (k − 1)-th similarity, T ≥ θ̃ − |θ̃|/255 − slack (the bound of
+:mod:`skyssl.search.allpairs_bounds`), and every candidate that cannot reach it — S̃ + |S̃|/255 +
+slack < that bound — is dropped, and the admission key rises accordingly. A dropped or never-admitted
+pair provably cannot be in the exact top-k. When a row is complete, :func:`finish_rows` re-scores its
+remaining candidates exactly (:func:`exact_dot`) and keeps the best k − 1 (similarity first, then
+the lower position), so the result equals a full exact search while only about k pairs per row are
+re-scored. A row whose buffer stays over-full (a dense pile of near-equal scores) is flagged and
+searched by brute force at the end.
+
+The scan's hot loop is an int16 load and compare: chunks of 32 columns are first tested on the raw
+bf16 bit patterns with a vectorised maximum (for a non-negative admission key, bits ≥ key exactly
+when the value is), and only passing chunks are examined element by element. The functions release the GIL, so the driver runs the tasks
+of one tile on separate Python threads (no second OpenMP runtime next to torch's).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+ADMIT_ALL = -(1 << 20)
+"""Admission key below every bf16 key: a row with fewer than k − 1 candidates admits everything."""
+OVERFLOWED = 1 << 20
+"""Admission key above every bf16 key: the row's buffer overflowed, it is searched by brute force."""
+EMPTY_POSITION = np.iinfo(np.int32).max
+"""Position of an empty heap slot (similarity −inf): worse than any real neighbour at any tie."""
+CHUNK = 32
+
+
+@nb.njit(cache=True, nogil=True)
+def fixed_point_shift(d: int) -> int:
+    """Bits of fraction for a d-term sum of products ≤ 1 in int64: d · 2^shift < 2^62."""
+    shift = 62
+    while d > 0:
+        shift -= 1
+        d >>= 1
+    return shift
+
+
+@nb.njit(cache=True, nogil=True)
+def exact_dot(a: np.ndarray, b: np.ndarray) -> np.float32:
+    """Inner product of two float32 unit vectors, summed exactly in fixed point, rounded to float32.
+
+    Needs |aᵢbᵢ| ≤ 1 (unit vectors). Each product is exact in float64 and is truncated to a multiple
+    of 2^−shift (shift = 50 at d = 2048, 53 at d = 256); integer addition is associative, so the sum
+    — and the similarity — is the same bit pattern whatever the order, SIMD width, thread or
+    machine, and lies within d·2^−shift (2^−39 at d = 2048) of the exact inner product. The loop
+    vectorises without fast-math.
+    """
+    scale = np.float64(1 << fixed_point_shift(a.shape[0]))
+    total = 0
+    for t in range(a.shape[0]):
+        total += np.int64(np.float64(a[t]) * np.float64(b[t]) * scale)
+    return np.float32(np.float64(total) / scale)
+
+
+@nb.njit(cache=True, nogil=True)
+def exact_similarity_pairs(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """:func:`exact_dot` of rows[i] and cols[i] for every i."""
+    out = np.empty(rows.shape[0], np.float32)
+    for i in range(rows.shape[0]):
+        out[i] = exact_dot(rows[i], cols[i])
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def floor_bf16_key(x: float) -> int:
+    """Key of the largest bf16 value ≤ x (keys order like the values; see :func:`bf16_key`).
+
+    Exact for normal magnitudes; below 2⁻¹²⁶ a lower floor is returned, which only admits more.
+    """
+    if x == 0.0:
+        return 0
+    m, e = math.frexp(abs(x))  # |x| = m · 2^e, m in [0.5, 1)
+    biased = e + 126
+    if x > 0.0:
+        if biased <= 0:  # below the smallest normal bf16: 0 is a (loose) floor
+            return 0
+        return biased * 128 + math.floor(m * 256.0) - 128
+    if biased <= 0:  # below the smallest normal bf16: −2⁻¹²⁶ is a (loose) floor
+        return -128
+    return -(biased * 128 + math.ceil(m * 256.0) - 128)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def bf16_key(bits: int) -> int:
+    """bf16 bit pattern (as int16) → an integer that orders like the value (−0 and +0 both 0)."""
+    return bits if bits >= 0 else -(bits & 0x7FFF)
+
+
+@nb.njit(cache=True, nogil=True)
+def threshold_key(worst: float, slack: float, rel: float) -> int:
+    """Admission key: S̃ + rel·|S̃| ≥ worst − slack, solved for S̃ and floored to bf16."""
+    if worst == -np.inf:
+        return ADMIT_ALL
+    t = worst - slack
+    t = t / (1.0 + rel) if t >= 0.0 else t / (1.0 - rel)
+    return floor_bf16_key(t)
+
+
+@nb.njit(cache=True, nogil=True)
+def bf16_value(key: int) -> float:
+    """The bf16 value whose key is `key` (inverse of :func:`bf16_key`)."""
+    magnitude = abs(key)
+    exponent, mantissa = magnitude >> 7, magnitude & 127
+    value = mantissa / 128.0 * 2.0**-126 if exponent == 0 else (1.0 + mantissa / 128.0) * 2.0 ** (exponent - 127)
+    return value if key >= 0 else -value
+
+
+@nb.njit(cache=True, nogil=True)
+def push(heap_sims: np.ndarray, heap_pos: np.ndarray, sim: np.float32, pos: int) -> bool:
+    """Replace the worst entry (root of a min-heap on (similarity, −position)) if (sim, pos) beats it."""
+    if sim < heap_sims[0] or (sim == heap_sims[0] and pos >= heap_pos[0]):
+        return False
+    n = heap_sims.shape[0]
+    at = 0
+    while True:
+        child = 2 * at + 1
+        if child >= n:
+            break
+        other = child + 1
+        if other < n and (heap_sims[other] < heap_sims[child]
+                          or (heap_sims[other] == heap_sims[child] and heap_pos[other] > heap_pos[child])):
+            child = other
+        if heap_sims[child] < sim or (heap_sims[child] == sim and heap_pos[child] > pos):
+            heap_sims[at] = heap_sims[child]
+            heap_pos[at] = heap_pos[child]
+            at = child
+        else:
+            break
+    heap_sims[at] = sim
+    heap_pos[at] = pos
+    return True
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def pair_allowed(row_pos: int, col_pos: int, row_mag: float, col_mag: float, window: float) -> bool:
+    """Not the object itself, and (with a window ≥ 0) |Δmag| ≤ window, or both magnitudes undefined."""
+    if row_pos == col_pos:
+        return False
+    if window < 0.0:
+        return True
+    if row_mag != row_mag:
+        return col_mag != col_mag
+    return abs(row_mag - col_mag) <= window
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def raw_floor(admit: int) -> np.int16:
+    """An int16 bound for a prefilter on raw bf16 bits: bits ≥ admit ⟺ key ≥ admit when admit ≥ 0
+    (negative values have negative bits); for a negative admission key nothing can be skipped."""
+    return np.int16(admit) if 0 <= admit < 32768 else (np.int16(32767) if admit >= 32768 else np.int16(-32768))
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def chunk_max(line: np.ndarray, c0: int, c1: int) -> np.int16:
+    """Largest raw int16 pattern of line[c0:c1] (a vectorised max)."""
+    best = np.int16(-32768)
+    for j in range(c0, c1):
+        best = max(best, line[j])
+    return best
+
+
+@nb.njit(cache=True, nogil=True)
+def select_in_place(values: np.ndarray, nth: int) -> int:
+    """Quickselect: reorder `values` so that values[nth] is the nth smallest, smaller ones before it,
+    larger ones after; returns it. No allocation (the compaction runs once per ~3k appends per row)."""
+    lo, hi = 0, values.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        a, b, c = values[lo], values[mid], values[hi]
+        pivot = max(min(a, b), min(max(a, b), c))
+        i, j = lo, hi
+        while i <= j:
+            while values[i] < pivot:
+                i += 1
+            while values[j] > pivot:
+                j -= 1
+            if i <= j:
+                values[i], values[j] = values[j], values[i]
+                i += 1
+                j -= 1
+        if nth <= j:
+            hi = j
+        elif nth >= i:
+            lo = i
+        else:
+            break
+    return values[nth]
+
+
+@nb.njit(cache=True, nogil=True)
+def admission_key(keys: np.ndarray, count: int, keep: int, slack: float, rel: float) -> int:
+    """Lowest key that can still hold an exact top-`keep` pair, from the `keep`-th largest key θ̃ so far.
+
+    Any `keep` pairs with S̃ ≥ θ̃ have exact similarity ≥ θ̃ − rel·|θ̃| − slack, so the exact
+    `keep`-th similarity T is at least that, and a pair with S̃ + rel·|S̃| + slack < T cannot count.
+    Selects on a copy: `keys` keeps its order.
+    """
+    if count < keep:
+        return ADMIT_ALL
+    theta = bf16_value(select_in_place(keys[:count].copy(), count - keep))
+    return threshold_key(theta - rel * abs(theta), slack, rel)
+
+
+@nb.njit(cache=True, nogil=True)
+def compact(keys: np.ndarray, ids: np.ndarray, keep: int, slack: float, rel: float) -> tuple[int, int]:
+    """Drop the candidates of a full buffer that can no longer count. Returns (admission key, count left).
+
+    If too many remain (more than 3/4 of the buffer lie within the error margin of the `keep`-th
+    score), the row is marked overflowed (count −1) and is searched by brute force at the end.
+    """
+    cap = keys.shape[0]
+    admit = admission_key(keys, cap, keep, slack, rel)
+    count = 0
+    for t in range(cap):
+        if keys[t] >= admit:
+            keys[count] = keys[t]
+            ids[count] = ids[t]
+            count += 1
+    if 4 * count > 3 * cap:
+        return OVERFLOWED, -1
+    return admit, count
+
+
+@nb.njit(cache=True, nogil=True)
+def approx_rows(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.ndarray, col_pos: np.ndarray,
+                row_mag: np.ndarray, col_mag: np.ndarray, window: float, keys: np.ndarray, ids: np.ndarray,
+                counts: np.ndarray, admits: np.ndarray, keep: int, slack: float, rel: float) -> None:
+    """Row side of a tile: each row of [row_start, row_stop) appends (key, position) of admissible pairs.
+
+    Appending is two stores; a full buffer is compacted, which raises the row's admission key. A
+    row that has seen nothing yet is seeded from this tile first: its admission key is set from the
+    `keep`-th largest allowed key of the whole tile row (one selection), so that the scan appends only
+    the few pairs that can count instead of streaming every column through the buffer.
+    """
+    n_cols = scores.shape[1]
+    seed = np.empty(n_cols, np.int64)
+    for i in range(row_start, row_stop):
+        line, row_keys, row_ids = scores[i], keys[i], ids[i]
+        admit, count = admits[i], counts[i]
+        if count == 0 and admit == ADMIT_ALL:
+            allowed = 0
+            for j in range(n_cols):
+                if pair_allowed(row_pos[i], col_pos[j], row_mag[i], col_mag[j], window):
+                    seed[allowed] = bf16_key(line[j])
+                    allowed += 1
+            admit = admission_key(seed, allowed, keep, slack, rel)
+        raw = raw_floor(admit)
+        for c0 in range(0, n_cols, CHUNK):
+            c1 = min(c0 + CHUNK, n_cols)
+            if count < 0:
+                break
+            if chunk_max(line, c0, c1) < raw:
+                continue
+            for j in range(c0, c1):
+                key = bf16_key(line[j])
+                if key >= admit and pair_allowed(row_pos[i], col_pos[j], row_mag[i], col_mag[j], window):
+                    row_keys[count] = key
+                    row_ids[count] = col_pos[j]
+                    count += 1
+                    if count == row_keys.shape[0]:
+                        admit, count = compact(row_keys, row_ids, keep, slack, rel)
+                        raw = raw_floor(admit)
+                        if count < 0:
+                            break
+        admits[i], counts[i] = admit, count
+
+
+@nb.njit(cache=True, nogil=True)
+def approx_cols(scores: np.ndarray, col_start: int, col_stop: int, row_pos: np.ndarray, col_pos: np.ndarray,
+                row_mag: np.ndarray, col_mag: np.ndarray, window: float, keys: np.ndarray, ids: np.ndarray,
+                counts: np.ndarray, admits: np.ndarray, keep: int, slack: float, rel: float) -> None:
+    """Column side of a tile: columns [col_start, col_stop) append admissible pairs with the tile's rows."""
+    cap = keys.shape[1]
+    raw = np.empty(col_stop, np.int16)
+    for j in range(col_start, col_stop):
+        raw[j] = raw_floor(admits[j])
+    for i in range(scores.shape[0]):
+        line = scores[i]
+        for c0 in range(col_start, col_stop, CHUNK):
+            c1 = min(c0 + CHUNK, col_stop)
+            passing = False
+            for j in range(c0, c1):
+                passing |= line[j] >= raw[j]
+            if not passing:
+                continue
+            for j in range(c0, c1):
+                key = bf16_key(line[j])
+                if key >= admits[j] and pair_allowed(row_pos[i], col_pos[j], row_mag[i], col_mag[j], window):
+                    keys[j, counts[j]] = key
+                    ids[j, counts[j]] = row_pos[i]
+                    counts[j] += 1
+                    if counts[j] == cap:
+                        admits[j], counts[j] = compact(keys[j], ids[j], keep, slack, rel)
+                        raw[j] = raw_floor(admits[j])
+
+
+@nb.njit(cache=True, nogil=True)
+def counting_sort(labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """Indices that order `labels` (integers in [0, n_labels)) by label, in O(n + n_labels)."""
+    starts = np.zeros(n_labels + 1, np.int64)
+    for label in labels:
+        starts[label + 1] += 1
+    for g in range(n_labels):
+        starts[g + 1] += starts[g]
+    order = np.empty(labels.shape[0], np.int64)
+    for t in range(labels.shape[0]):
+        order[starts[labels[t]]] = t
+        starts[labels[t]] += 1
+    return order
+
+
+@nb.njit(cache=True, nogil=True)
+def finish_rows(unit: np.ndarray, positions: np.ndarray, keys: np.ndarray, ids: np.ndarray, counts: np.ndarray,
+                keep: int, slack: float, rel: float, mag: np.ndarray, window: float, heap_sims: np.ndarray,
+                heap_pos: np.ndarray) -> None:
+    """Exact top-`keep` of each row into its heap: re-score its admissible candidates (or, if it
+    overflowed, every allowed position) with :func:`exact_dot`.
+
+    The admitted pairs of all rows are re-scored grouped by (candidate span, row span) of 8 MB of
+    vectors each, so both vectors of a pair are usually in cache: each span is read from memory
+    about once per group rather than once per pair (at d = 2048 a vector is 8 kB).
+    """
+    pair_rows = np.empty(np.maximum(counts, 0).sum(), np.int64)
+    pair_cols = np.empty(pair_rows.shape[0], np.int64)
+    n_pairs = 0
+    for r in range(positions.shape[0]):
+        p = positions[r]
+        if counts[r] < 0:
+            for c in range(unit.shape[0]):
+                if pair_allowed(p, c, mag[p], mag[c], window):
+                    push(heap_sims[r], heap_pos[r], exact_dot(unit[p], unit[c]), c)
+            continue
+        admit = admission_key(keys[r], counts[r], keep, slack, rel)
+        for t in range(counts[r]):
+            if keys[r, t] >= admit:
+                pair_rows[n_pairs] = r
+                pair_cols[n_pairs] = ids[r, t]
+                n_pairs += 1
+    span = max(16, (1 << 23) // (4 * unit.shape[1]))  # positions per 8 MB of float32 vectors
+    row_spans = positions.shape[0] // span + 1
+    group = (pair_cols[:n_pairs] // span) * row_spans + pair_rows[:n_pairs] // span
+    for o in counting_sort(group, (unit.shape[0] // span + 1) * row_spans):
+        r, c = pair_rows[o], pair_cols[o]
+        push(heap_sims[r], heap_pos[r], exact_dot(unit[positions[r]], unit[c]), c)
