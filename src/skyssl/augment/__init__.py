@@ -7,23 +7,21 @@ Kernels (each a pure function of tensors, units in the argument names):
 :mod:`skyssl.augment.conditions`, and :class:`AugmentPipeline` chains them in the papers' order.
 """
 
-from skyssl.augment.blur import blur_differential
-from skyssl.augment.extinction import redden
-from skyssl.augment.geometry import affine_views, centre_crop
-from skyssl.augment.noise import add_noise_differential
-from skyssl.augment.pipeline import AugmentPipeline
-from skyssl.augment.spec import (
-    DEFAULT_SPEC,
-    EVAL_SPEC,
-    PAPER_FAITHFUL_SPEC,
-    AugmentConfig,
-    SpecError,
-    parse_spec,
-)
-from skyssl.augment.stretch import asinh_stretch, legacy_torgb
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_SPEC", "EVAL_SPEC", "PAPER_FAITHFUL_SPEC", "AugmentConfig", "AugmentPipeline", "SpecError",
-    "add_noise_differential", "affine_views", "asinh_stretch", "blur_differential", "centre_crop",
-    "legacy_torgb", "parse_spec", "redden",
-]
+import importlib
+
+_HOMES = {
+    "blur_differential": "blur", "redden": "extinction", "affine_views": "geometry", "centre_crop": "geometry",
+    "add_noise_differential": "noise", "AugmentPipeline": "pipeline", "DEFAULT_SPEC": "spec", "EVAL_SPEC": "spec",
+    "PAPER_FAITHFUL_SPEC": "spec", "AugmentConfig": "spec", "SpecError": "spec", "parse_spec": "spec",
+    "asinh_stretch": "stretch", "legacy_torgb": "stretch",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> object:
+    """Load a name's module on first use: the spec grammar is needed without torch (the CLI's help)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

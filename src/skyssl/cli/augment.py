@@ -10,48 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-import torch
 import typer
 
-from skyssl.augment import AugmentConfig, AugmentPipeline
 from skyssl.augment.spec import DEFAULT_SPEC, PAPER_FAITHFUL_SPEC
 from skyssl.cli.app import app
-from skyssl.cli.show import choose_rows, display_survey
+from skyssl.cli.show import choose_rows
 from skyssl.errors import SkysslError
-from skyssl.store import Store
-from skyssl.viz.grid import image_grid
-from skyssl.viz.png import save_png
-from skyssl.viz.rgb import survey_rgb, to_uint8
 
 PROFILES = {"default": DEFAULT_SPEC, "paper_faithful": PAPER_FAITHFUL_SPEC}
-CATALOGUE_COLUMNS = ("ebv", "psfsize", "psfdepth")
 MAX_VIEWS = 50
-
-
-def catalogue_tensors(store: Store, rows: np.ndarray, repeats: int) -> dict[str, torch.Tensor | None]:
-    """The rows' ebv, psfsize, psfdepth as float32 tensors repeated per view; None where absent."""
-    out: dict[str, torch.Tensor | None] = {}
-    for name in CATALOGUE_COLUMNS:
-        if name not in store.columns:
-            out[name] = None
-            continue
-        values = np.asarray(store.read_column(name, rows), dtype=np.float32)
-        expected = (rows.size,) if name == "ebv" else (rows.size, store.image_shape[0])
-        out[name] = torch.from_numpy(values).repeat_interleave(repeats, dim=0) if values.shape == expected else None
-    return out
-
-
-def augment_rows(pipeline: AugmentPipeline, store: Store, rows: np.ndarray, n_views: int, seed: int) -> np.ndarray:
-    """(n_objects, 1 + n_views, C, crop, crop) nmgy: each object's centre crop followed by its views."""
-    images = torch.from_numpy(store.read_images(rows))
-    columns = catalogue_tensors(store, rows, n_views)
-    generator = torch.Generator().manual_seed(seed)
-    views = pipeline.views_nmgy(images.repeat_interleave(n_views, dim=0), columns["ebv"], columns["psfsize"],
-                                columns["psfdepth"], generator)
-    views = views.reshape(rows.size, n_views, *views.shape[1:])
-    originals = pipeline.center_nmgy(images)[:, None]
-    return torch.cat([originals, views], dim=1).numpy()
 
 
 @app.command()
@@ -83,6 +50,12 @@ def augment(
         raise SkysslError(f"--out {out} is a folder; give a PNG file name")
     if not out.parent.is_dir():
         raise SkysslError(f"--out {out}: folder {out.parent} does not exist")
+    from skyssl.augment import AugmentConfig, AugmentPipeline
+    from skyssl.augment.rows import augment_rows
+    from skyssl.store import Store
+    from skyssl.viz import image_grid, save_png, survey_rgb, to_uint8
+    from skyssl.viz.tiles import display_survey
+
     config = AugmentConfig.from_spec(spec or PROFILES[profile], profile=profile)
     with Store.open(store) as cutouts:
         survey = display_survey(cutouts)

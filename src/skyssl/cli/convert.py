@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from skyssl.cli.app import app
-from skyssl.store.convert import convert as convert_to_store
 
 
 class ImageDtype(StrEnum):
@@ -62,6 +61,8 @@ def convert(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Convert cutouts into a skyssl store; rerun the same command to resume an interrupted run."""
+    from skyssl.store.convert import convert as convert_to_store
+
     with progress_bar() as progress:
         task = progress.add_task("convert", total=None)
         try:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skyssl.cli.augment import augment_rows
-from skyssl.cli.show import store_tiles
+from skyssl.augment.rows import augment_rows
 from skyssl.embed.extract import embed_store
 from skyssl.embed.model import load_run
 from skyssl.search.build import build_index
@@ -23,6 +22,7 @@ from skyssl.train.csvlog import read_metrics
 from skyssl.train.run import pretrain
 from skyssl.viz import Report, image_grid, survey_rgb, to_uint8
 from skyssl.viz.plots import figure_png, new_figure
+from skyssl.viz.tiles import store_tiles
 
 CURVES = (("train/loss", "InfoNCE loss"), ("train/acc1", "positive-pair accuracy"),
           ("monitor/retrieval_top1", "augmented-copy retrieval (held out)"), ("lr", "learning rate"))
@@ -48,7 +48,7 @@ def pretrain_stage(report: Report, store_path: Path, out: Path, config_path: Pat
     started = time.perf_counter()
     pretrain(config, store_path, run, max_steps=steps, overwrite=True)
     minutes = (time.perf_counter() - started) / 60
-    report.section("5. Self-supervised pretraining (MoCo v2)",
+    report.section("Self-supervised pretraining (MoCo v2)",
                    f"skyssl pretrain --config {config_path} --data {store_path} --out {run} --max-steps {steps}: "
                    f"{minutes:.1f} min. Augmentation spec {config.augment.spec}; the model card is {run}/MODEL_CARD.md.")
     with Store.open(store_path) as store:
@@ -63,19 +63,19 @@ def pretrain_stage(report: Report, store_path: Path, out: Path, config_path: Pat
     return run
 
 
-def search_stage(report: Report, store_path: Path, run: Path, out: Path) -> None:
-    """Embed, index, query with single lenses, and measure the enrichment over the base rate."""
+def search_stage(report: Report, store_path: Path, run: Path, out: Path) -> tuple[Path, Path]:
+    """Embed, index, query with single lenses, and measure the enrichment over the base rate; returns the
+    embeddings and index folders for the stages that follow."""
     embeddings = embed_store(load_run(run), store_path, out / "embeddings", overwrite=True)
     index = build_index(embeddings, out / "index", kind="flat", overwrite=True)
     result = evaluate_search(embeddings, "is_lens", k=10)
-    report.section("6. Similarity search from single lenses",
+    report.section("Similarity search from single lenses",
                    f"skyssl embed, skyssl index --kind flat, then every simulated lens used alone as a query: "
                    f"precision@10 {result['precision_at_k']:.3f} against a base rate of "
                    f"{result['base_rate']:.4f} — an enrichment of {result['enrichment']:.1f}× "
                    "(Stein et al. 2022 found ≈500× at their 1-in-10⁴ base rate with 512 neighbours).")
     report.table([[k, v] for k, v in result.items() if not isinstance(v, list | dict)], columns=["metric", "value"])
-    searcher = SearchIndex.open(index)
-    with Store.open(store_path) as store:
+    with SearchIndex.open(index) as searcher, Store.open(store_path) as store:
         is_lens = store.read_column("is_lens").astype(bool)
         grade = store.read_column("lens_grade")
         queries = np.flatnonzero(is_lens & np.isin(grade, ("A", "B")))[:4]
@@ -91,3 +91,4 @@ def search_stage(report: Report, store_path: Path, run: Path, out: Path) -> None
                           "'lens' marks true lenses.")
     if not math.isfinite(result["enrichment"]):
         report.text("No lens in this survey to query with.")
+    return embeddings, index

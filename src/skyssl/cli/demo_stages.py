@@ -9,13 +9,13 @@ import numpy as np
 
 from skyssl.cli.info import describe
 from skyssl.cli.progress import progress_bar
-from skyssl.cli.show import store_tiles
 from skyssl.sim.config import LENS_RATE_PRESETS, SimConfig
 from skyssl.sim.driver import simulate_store
 from skyssl.sim.validation import class_rows, lens_host_comparison
 from skyssl.store import Store
 from skyssl.viz import Report, image_grid, tile_labels
 from skyssl.viz.plots import figure_png, new_figure
+from skyssl.viz.tiles import store_tiles
 
 
 def _population_figure(store: Store) -> bytes:
@@ -54,7 +54,7 @@ def simulate_stage(report: Report, out: Path, n: int, seed: int, workers: int) -
     with progress_bar(n, "simulating") as advance:
         simulate_store(config, store_path, workers=workers, overwrite=True, on_progress=advance)
     seconds = time.perf_counter() - started
-    report.section("1. Simulated survey",
+    report.section("Simulated survey",
                    f"{n} DR9-south-like g, r, z cutouts (152 × 152 px at 0.262″/px, float16) with lens rate "
                    f"1e-2 ('eval'), seed {seed}: {seconds:.1f} s, {n / seconds:.0f} cutouts/s with {workers} "
                    f"worker(s). Command: skyssl simulate --preset legacy --n {n} --lens-rate eval --seed {seed} "
@@ -72,15 +72,15 @@ def inspect_stage(report: Report, store_path: Path, seed: int) -> None:
         report.figure(_population_figure(store), "Redshifts and the colour–redshift relation of the population.")
         rng = np.random.default_rng(seed)
         random_rows = np.sort(rng.choice(store.n_objects, size=min(50, store.n_objects), replace=False))
-        report.section("2. Random cutouts", "skyssl show --random 50, in the Legacy viewer's dr2 colours.")
+        report.section("Random cutouts", "skyssl show --random 50, in the Legacy viewer's dr2 colours.")
         report.figure(_class_sheet(store, random_rows), "Fifty random objects, labelled with object_id.")
-        report.section("3. Contact sheets of the truth classes",
+        report.section("Contact sheets of the truth classes",
                        "Lenses by observability grade, each rare morphology and each artefact.")
         for name, rows in class_rows(store, per_class=10).items():
             if rows.size:
                 report.figure(_class_sheet(store, rows), f"{name} ({rows.size} shown)")
         comparison = lens_host_comparison(store)
-        report.section("4. Simulated lens hosts against the 1,615 real DR9 training lenses",
+        report.section("Simulated lens hosts against the 1,615 real DR9 training lenses",
                        "Quantiles of the graded (A/B) simulated lenses next to Stein et al.'s DR9 lenses.")
         keys = list(dict.fromkeys(k for row in comparison for k in row))
         report.table([[row.get(k, "") for k in keys] for row in comparison], columns=keys)

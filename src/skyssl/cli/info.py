@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from skyssl.cli.app import app
-from skyssl.store import Store
-from skyssl.store.validate import validate
+
+if TYPE_CHECKING:
+    from skyssl.store import Store
 
 
 def describe(store: Store, full: bool = False) -> dict:
+    from skyssl.store.validate import validate
+
     report = validate(store, full=full)
     return {
         "path": str(store.path),
@@ -40,6 +44,8 @@ def info(
     full: bool = typer.Option(False, "--full", help="Check every image even in a large store (default: sample)."),
 ) -> None:
     """Counts, bands, columns, id source and the problems found. Exits 1 when there are problems."""
+    from skyssl.store import Store
+
     with Store.open(path) as store:
         summary = describe(store, full=full)
     if as_json:

@@ -8,11 +8,7 @@ from pathlib import Path
 import typer
 
 from skyssl.cli.app import app
-from skyssl.cli.show import store_tiles
 from skyssl.errors import SkysslError
-from skyssl.sim.validation import class_rows
-from skyssl.store import Store
-from skyssl.viz import image_grid, save_png, tile_labels
 
 
 @app.command()
@@ -25,6 +21,11 @@ def sheets(
     """Contact sheets of lenses by grade, each rare morphology and each artefact."""
     if per_class < 1:
         raise SkysslError("--per-class must be at least 1")
+    from skyssl.sim.validation import class_rows
+    from skyssl.store import Store
+    from skyssl.viz import image_grid, save_png, tile_labels
+    from skyssl.viz.tiles import store_tiles
+
     out.mkdir(parents=True, exist_ok=True)
     with Store.open(store_path) as store:
         for name, rows in class_rows(store, per_class).items():

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import typer
 
-from skyssl import surveys
 from skyssl.cli.app import app
 from skyssl.errors import SkysslError
-from skyssl.store import Store
-from skyssl.viz.grid import image_grid, tile_labels
-from skyssl.viz.png import save_png
-from skyssl.viz.rgb import lupton_rgb, survey_rgb, to_uint8
+
+if TYPE_CHECKING:
+    from skyssl.store import Store
 
 RGB_CHOICES = ("dr2", "lupton")
-BATCH_OBJECTS = 256  # float RGB is made per batch and kept as uint8, so memory stays ~1 byte/pixel
 
 
 def parse_ids(text: str) -> np.ndarray:
@@ -52,27 +50,6 @@ def choose_rows(store: Store, ids: str | None, random_n: int | None, seed: int) 
     return np.sort(rng.choice(store.n_objects, size=min(random_n, store.n_objects), replace=False))
 
 
-def display_survey(store: Store) -> surveys.Survey:
-    """The survey whose display preset colours this store (named in the store, or found by its bands)."""
-    if store.survey is not None:
-        return store.survey
-    if store.bands is None:
-        raise SkysslError(f"{store.path}: the store names neither a survey nor its bands; cannot colour it")
-    return surveys.by_bands(store.bands)
-
-
-def store_tiles(store: Store, rows: np.ndarray, rgb: str = "dr2") -> np.ndarray:
-    """uint8 RGB tiles (n, H, W, 3) of the given rows, read and coloured batch by batch."""
-    survey = display_survey(store)
-    _, height, width = store.image_shape
-    tiles = np.empty((rows.size, height, width, 3), dtype=np.uint8)
-    for start in range(0, rows.size, BATCH_OBJECTS):
-        images = store.read_images(rows[start : start + BATCH_OBJECTS])
-        colour = survey_rgb(images, survey) if rgb == "dr2" else lupton_rgb(images, survey)
-        tiles[start : start + BATCH_OBJECTS] = to_uint8(colour)
-    return tiles
-
-
 @app.command()
 def show(
     store: Path = typer.Argument(..., help="A skyssl store, an authors' HDF5 file, or a folder of them."),
@@ -102,6 +79,10 @@ def show(
         raise SkysslError(f"--out {out} is a folder; give a PNG file name")
     if not out.parent.is_dir():
         raise SkysslError(f"--out {out}: folder {out.parent} does not exist")
+    from skyssl.store import Store
+    from skyssl.viz import image_grid, save_png, tile_labels
+    from skyssl.viz.tiles import store_tiles
+
     with Store.open(store) as cutouts:
         rows = choose_rows(cutouts, ids, random_n, seed)
         tiles = store_tiles(cutouts, rows, rgb=rgb)

@@ -79,7 +79,7 @@ def write_candidates(table: Table, csv_path: Path, fits: bool = False) -> list[P
 
 def write_candidate_sheets(store: Store, table: Table, out_dir: Path, top: int, tile_px: int = 64) -> list[Path]:
     """Inspection sheets (5 × 100 tiles each, best first) of the top `top` candidates."""
-    from skyssl.cli.show import store_tiles
+    from skyssl.viz.tiles import store_tiles
 
     if top < 1:
         raise InputError(f"--top must be at least 1, got {top}")
