@@ -69,7 +69,8 @@ def probe_stage(report: Report, store_path: Path, embeddings_path: Path, out: Pa
 
         rows = ratio_sweep(embeddings, labels, SWEEP_RATIOS, settings)
         report.figure(sweep_figure(rows), "Precision in the top N against training ratio (nested training sets, "
-                      "one validation split); grey: the paper's end points at 1:10,000 prevalence and N = 1139.")
+                      "one validation split, which differs from the single probe's above because the sweep keeps negatives for "
+                      "its largest ratio); grey: the paper's end points at 1:10,000 prevalence and N = 1139.")
         report.table([[r["ratio"], r["train_ratio_achieved"], r["precision_at_n"], r["recall_at_n"], r["tpr0"],
                        r["tpr10"], r["auc"], r["l2"]] for r in rows],
                      columns=["ratio asked", "achieved", "precision@N", "recall@N", "TPR0", "TPR10", "AUC", "L2"])
