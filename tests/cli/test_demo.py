@@ -29,7 +29,7 @@ def served(monkeypatch):
 # 800 objects at the eval lens rate hold 6 lenses with seed 0: enough for the mining stages.
 def test_demo_runs_every_stage_and_serves_the_result(tmp_path, capsys, served):
     out = tmp_path / "demo"
-    code, stdout, stderr = run_cli(capsys, "demo", "--out", out, "--n", 800, "--pretrain-steps", 3,
+    code, _, stderr = run_cli(capsys, "demo", "--out", out, "--n", 800, "--pretrain-steps", 3,
                                    "--config", CONFIG, "--workers", 1, "--port", 8123)
     assert code == 0, stderr
     report = (out / "report.html").read_text()
