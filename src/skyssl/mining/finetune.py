@@ -1,4 +1,4 @@
-"""Fine-tuning for lens finding (issue 7): labels from the store, a stratified split, oversampled lenses,
+"""Fine-tuning for lens finding: labels from the store, a stratified split, oversampled lenses,
 and the lens-finding metrics on the validation split.
 
 The recipe is Stein et al.'s fine-tune mode (formats §6.3: head lr 1e-3, backbone lr 1e-4 from the SSL

@@ -9,7 +9,7 @@ no lens).
 
 The loop and the plot are generic: a :class:`Method` maps training positions to validation scores and a
 metric maps (scores, validation targets) to a number, so photo-z and morphology reuse them with their
-own methods and metrics. :func:`lens_label_efficiency` is issue 7's study: the linear probe on the run's
+own methods and metrics. :func:`lens_label_efficiency` is the lens study: the linear probe on the run's
 cached embeddings (:func:`skyssl.mining.probe.fit_logistic`), the fine-tuned SSL encoder and the same
 CNN from scratch, ranked by precision in the top N (or any lens-finding metric).
 """
@@ -236,7 +236,7 @@ def lens_figures(n: int) -> Metric:
     return metric
 
 
-# --- issue 7's study -----------------------------------------------------------------------------
+# --- the lens study -------------------------------------------------------------------------------
 def lens_label_efficiency(
     run_dir: str | Path, store_path: str | Path, embeddings_path: str | Path, label: str,
     budgets: Sequence[int | str], config: SupervisedConfig, out: str | Path, val_fraction: float = 0.2,

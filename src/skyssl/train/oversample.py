@@ -2,7 +2,7 @@
 
 At a lens prevalence of 1 % (or 1:4000, Stein et al. 2022) a batch of 64 drawn uniformly holds no lens
 most of the time, and the gradient of the rare class is a rounding error. Stein et al.'s fine-tuner has
-no remedy (formats §6.3: no oversampling, ``pos_weight`` or weighted sampler); issue 7 asks for one: every
+no remedy (formats §6.3: no oversampling, ``pos_weight`` or weighted sampler); lens mining needs one: every
 batch holds a *target fraction* f of positives. The number of positives per batch is f·B rounded
 stochastically (⌊f·B⌋ plus one with probability f·B − ⌊f·B⌋), so it is always ⌊f·B⌋ or ⌈f·B⌉ and its
 mean is exactly f·B. Positives and negatives are each drawn from their own stream of shuffled passes,
