@@ -205,3 +205,39 @@ def dr9_folder(tmp_path: Path) -> tuple[Path, list[dict]]:
     first = build_dr9(folder / "images_npix152_000000000_000000016.h5", n=16, seed=3)
     second = build_dr9(folder / "images_npix152_000000016_000000026.h5", n=10, seed=4, first_ind=16)
     return folder, [first, second]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """One intra-op thread for every test: the tiny convolutions and matrices here gain nothing from two,
+    and OpenMP's spinning threads slow down several-fold when the two cores are shared (pytest -n 2)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory) -> Path:
+    """The 64-object simulated legacy store shared by the embed, search, mining, science and app tests."""
+    from tests.search.helpers import sim_store
+
+    return sim_store(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory) -> Path:
+    """A 2-step MoCo run on :func:`store` (tests/embed/helpers.py)."""
+    from tests.embed.helpers import trained_run
+
+    return trained_run(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def emb(tmp_path_factory) -> Path:
+    """:func:`run`'s embeddings of :func:`store`."""
+    from tests.embed.helpers import embedded_store
+
+    return embedded_store(tmp_path_factory)

@@ -13,29 +13,7 @@ from pathlib import Path
 import pytest
 
 from skyssl.app.serving import bind_socket
-from tests.embed.helpers import embedded_store, trained_run
-from tests.search.helpers import sim_store
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _one_torch_thread():
-    """Two OpenMP threads only slow tiny convolutions down on a shared two-core machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def store(tmp_path_factory) -> Path:
-    return sim_store(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def run(tmp_path_factory) -> Path:
-    return trained_run(tmp_path_factory)
+from tests.embed.helpers import embedded_store
 
 
 @pytest.fixture(scope="session")

@@ -8,21 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from skyssl.embed import Embeddings
 from skyssl.store import Store
 from tests.cli.helpers import error_lines, run_cli
 from tests.embed.helpers import embedded_store, trained_run
 from tests.search.helpers import sim_store
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

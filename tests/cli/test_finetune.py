@@ -14,16 +14,6 @@ LENS_KEYS = {"n", "precision_at_n", "recall_at_n", "auc", "pr_auc", "tpr0", "tpr
              "seconds", "n_train", "n_val", "n_val_positive", "init", "label"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory):
     return trained_run(tmp_path_factory), sim_store(tmp_path_factory)

@@ -16,16 +16,6 @@ from tests.search.helpers import embeddings_for, synthetic_store, uniform_sky
 N = 300
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def voted(tmp_path_factory):
     """Vectors whose first coordinate decides the answer: vote fractions a probe can learn; 10 % with 3 votes."""

@@ -9,28 +9,7 @@ import numpy as np
 import pytest
 
 from tests.cli.helpers import error_lines, run_cli
-from tests.embed.helpers import embedded_store, trained_run
 from tests.search.helpers import embeddings_for, synthetic_store, uniform_sky
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def emb(tmp_path_factory):
-    return embedded_store(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return trained_run(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,6 @@ from tests.cli.helpers import error_lines, run_cli
 from tests.train.helpers import make_store, write_config
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convolutions; two spinning OpenMP threads only slow a shared CPU down
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("pretrain-cli")

@@ -15,16 +15,6 @@ N_OBJECTS = 800
 FAST = ("--l2", "0.1,0.001", "--max-iter", "60")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def survey(tmp_path_factory):
     """(store, float16 embeddings): 6 % lenses whose vectors lean along three of 16 dimensions."""

@@ -9,12 +9,7 @@ from skyssl.embed import Embeddings, EmbeddingWriter, write_embeddings
 from skyssl.errors import ArtefactError, InputError
 from skyssl.manifest import sha256_file
 from skyssl.store import Store
-from tests.search.helpers import embeddings_for, sim_store, synthetic_store, uniform_sky
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return sim_store(tmp_path_factory)
+from tests.search.helpers import embeddings_for, synthetic_store, uniform_sky
 
 
 def test_round_trip_with_projection_in_float16(store, tmp_path):

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from astropy.table import Table
 
 from skyssl.cli.demo_mining import probe_stage
 from skyssl.viz import Report
 from tests.search.helpers import embeddings_for, synthetic_store, uniform_sky
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _survey(tmp_path, n: int, lens_fraction: float):

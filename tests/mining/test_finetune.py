@@ -12,28 +12,6 @@ from skyssl.mining.finetune import binary_labels, default_top_n, finetune_lenses
 from skyssl.mining.metrics import lens_finding_metrics
 from skyssl.store import Store
 from skyssl.train.supervised import SupervisedConfig, predict_rows
-from tests.embed.helpers import trained_run
-from tests.search.helpers import sim_store
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return sim_store(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return trained_run(tmp_path_factory)
 
 
 def test_labels_come_from_the_store_spec(store):

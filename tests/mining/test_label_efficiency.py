@@ -30,16 +30,6 @@ from tests.embed.helpers import embedded_store, trained_run
 from tests.search.helpers import sim_store
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_budgets_parse_and_resolve_against_the_training_set():
     assert parse_budgets("64, 256,all") == [64, 256, ALL]
     assert resolve_budgets([64, 256, ALL, 5000], 1000) == [64, 256, 1000]

@@ -11,16 +11,6 @@ from skyssl.errors import ArtefactError, InputError
 from skyssl.mining.probe import LinearProbe, feature_moments, fit_logistic
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _data(n: int = 1200, d: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     mixing = rng.standard_normal((d, d)) / np.sqrt(d)

@@ -3,19 +3,10 @@ magnitude windows, ties, duplicates, negative similarities, and rows whose candi
 
 import numpy as np
 import pytest
-import torch
 
 from skyssl.search.allpairs import AllPairs
 from skyssl.search.allpairs_bounds import to_bf16
 from skyssl.search.topk import normalise_rows
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def fixed_point_similarities(unit: np.ndarray) -> np.ndarray:

@@ -21,18 +21,6 @@ from skyssl.train.supervised import (
     train_supervised,
 )
 from skyssl.train.supervised_model import initial_model
-from tests.embed.helpers import trained_run
-from tests.search.helpers import sim_store
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    return trained_run(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    return sim_store(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
