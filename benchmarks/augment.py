@@ -27,9 +27,7 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -44,21 +42,13 @@ from skyssl.augment import AugmentConfig, AugmentPipeline
 from skyssl.augment.blur import added_sigma_px
 from skyssl.augment.draws import draw_views
 from skyssl.augment.noise import added_noise_sigma
+from skyssl.hostinfo import machine_facts
 
 SURVEYS = ("legacy-dr9-south", "sdss")
 
 
 def machine() -> dict:
-    model = ""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "")
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "machine": platform.machine(),
-            "python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-            "scipy": scipy.__version__, "torch_threads_default": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return machine_facts(scipy=scipy.__version__)
 
 
 def stamps(survey: surveys.Survey, n: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -39,7 +38,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from skyssl.hostinfo import cpu_model_name
+from skyssl.hostinfo import machine_facts
 from skyssl.sim.config import SimConfig
 from skyssl.sim.driver import simulate_store
 from skyssl.train.config import PretrainConfig, config_from_dict, load_config
@@ -53,13 +52,7 @@ ANCHOR_GFLOP_PER_SAMPLE = {"small_stamp_resnet50_96px": 94.5, "small_stamp_resne
 
 def machine() -> dict:
     """What the figures were measured on."""
-    model = cpu_model_name()
-    info = {"cpu_model": model, "cpus": os.cpu_count(), "machine": platform.machine(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-            "load_average_1_5_15": list(os.getloadavg())}
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
+    return machine_facts()
 
 
 def peak_tflops(device_name: str) -> float | None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
@@ -33,16 +32,14 @@ import sklearn
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from skyssl.hostinfo import cpu_model_name
+from skyssl.hostinfo import machine_facts
 from skyssl.mining.probe import LogisticObjective, fit_logistic
 
 GENERATE_ROWS = 65536
 
 
 def machine() -> dict:
-    return {"cpu": cpu_model_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "sklearn": sklearn.__version__, "torch_threads": torch.get_num_threads(),
-            "load_average_1_5_15": list(os.getloadavg())}
+    return machine_facts(sklearn=sklearn.__version__)
 
 
 def make_data(n: int, d: int, positive_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -29,15 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
 import faiss
 import numpy as np
-import torch
 
+from skyssl.hostinfo import machine_facts
 from skyssl.search.faiss_index import build_faiss_index, default_params, recall_at_k, search_parameters, tune
 from skyssl.search.neighbors import all_pairs_blocks
 from skyssl.search.topk import normalise_rows
@@ -46,17 +44,7 @@ QUERY_BLOCK = 8192
 
 
 def machine() -> dict:
-    model = ""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next((ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), "")
-    except OSError:
-        pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "machine": platform.machine(),
-            "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
-            "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "faiss": faiss.__version__, "torch_threads": torch.get_num_threads(),
-            "faiss_threads": faiss.omp_get_max_threads()}
+    return machine_facts(faiss=faiss.__version__, faiss_threads=faiss.omp_get_max_threads())
 
 
 def clustered(n: int, dim: int, seed: int, n_clusters: int = 1000, intrinsic_dim: int = 32) -> np.ndarray:

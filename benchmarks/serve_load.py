@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -48,7 +47,7 @@ import httpx
 import numpy as np
 
 from skyssl import surveys
-from skyssl.hostinfo import cpu_model_name
+from skyssl.hostinfo import machine_facts
 from skyssl.manifest import has_manifest
 
 SURVEY = "legacy-dr9-south"
@@ -58,8 +57,7 @@ DEFAULT_MIX = "id=4,coords=2,thumbnail=3,label=1"
 
 
 def machine() -> dict:
-    return {"cpu": cpu_model_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "faiss": faiss.__version__, "httpx": httpx.__version__, "load_1min_start": os.getloadavg()[0]}
+    return machine_facts(faiss=faiss.__version__, httpx=httpx.__version__)
 
 
 # --- the index --------------------------------------------------------------------------------------------

@@ -35,9 +35,7 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -45,6 +43,7 @@ from concurrent.futures import ProcessPoolExecutor
 import galsim
 import numpy as np
 
+from skyssl.hostinfo import machine_facts
 from skyssl.sim import catalog, field, fourier, host, noise, render
 from skyssl.sim.config import LENS_RATE_PRESETS, SimConfig
 from skyssl.sim.cosmology import angular_diameter_distance_mpc
@@ -68,29 +67,12 @@ WARMUP_ROWS = 32
 
 def machine() -> dict:
     """What the figures were measured on, and how busy it was."""
-    model = ""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), ""
-        )
-    except OSError:
-        pass
     blas = (
         []
         if threadpool_info is None
         else [{"api": d.get("internal_api"), "threads": d.get("num_threads")} for d in threadpool_info()]
     )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "machine": platform.machine(),
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "galsim": galsim.__version__,
-        "blas_default_threads": blas,
-    }
+    return machine_facts(galsim=galsim.__version__, blas_default_threads=blas)
 
 
 def load_average() -> list[float]:

@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from skyssl.hostinfo import machine_facts
 from skyssl.store import Store
 from skyssl.store.convert import convert
 
@@ -45,25 +44,7 @@ WRITE_CHUNK_ROWS = 256
 
 def machine() -> dict:
     """What the figures were measured on."""
-    model = ""
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            (ln.split(":", 1)[1].strip() for ln in lscpu.splitlines() if ln.startswith("Model name")), ""
-        )
-    except OSError:
-        pass
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "machine": platform.machine(),
-        "memory_gib": round(mem_gib, 1),
-        "python": platform.python_version(),
-        "h5py": h5py.__version__,
-        "hdf5": h5py.version.hdf5_version,
-        "numpy": np.__version__,
-    }
+    return machine_facts(h5py=h5py.__version__, hdf5=h5py.version.hdf5_version)
 
 
 def write_dr9_file(path: Path, n: int, seed: int) -> None:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -40,6 +39,8 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+
+from skyssl.hostinfo import machine_facts
 
 # Run as a script, this file's folder comes first on sys.path and this file would shadow umap-learn's
 # `umap` package (the benchmark is named after what it measures); drop the folder before umap is imported.
@@ -55,11 +56,7 @@ def machine() -> dict:
     import numba
     import umap
 
-    from skyssl.hostinfo import cpu_model_name
-
-    return {"cpu": cpu_model_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "umap_learn": umap.__version__, "numba": numba.__version__, "numpy": np.__version__,
-            "load_average_1min": os.getloadavg()[0]}
+    return machine_facts(umap_learn=umap.__version__, numba=numba.__version__)
 
 
 def clustered(n: int, dim: int, seed: int, n_clusters: int = CLUSTERS,
