@@ -1,8 +1,10 @@
 """Embedding throughput: `skyssl.embed.extract.embed_store` against the bare model forward, same batches.
 
-`embed_store` is the whole job of `skyssl embed`: it reads each batch from the store (in a background
-thread, one batch ahead), makes the centre view and input stretch, runs the backbone, casts to the
-artefact dtype and writes HDF5 shards, then checks every id against the store and writes the manifest.
+`embed_store` is the whole job of `skyssl embed`: it reads each batch from the store (into reused
+buffers; in a background thread where torch leaves a core free, else between forwards with the kernel's
+readahead asked for the next batches), makes the centre view and input stretch, runs the backbone, casts
+to the artefact dtype and writes HDF5 shards, then checks every id against the store and writes the
+manifest.
 The bare forward is the compute alone: the same batches, read into memory before the clock starts, go
 through `TrainedEncoder.embed_images` (centre view + stretch + backbone) with the result brought back
 to the host. Their ratio is what reading, writing and bookkeeping cost; the target is ≥ 0.9.
@@ -30,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -44,7 +45,7 @@ from skyssl import surveys
 from skyssl.augment.pipeline import AugmentPipeline
 from skyssl.embed.extract import batch_spans, embed_store
 from skyssl.embed.model import TrainedEncoder
-from skyssl.hostinfo import cpu_model_name
+from skyssl.hostinfo import machine_facts
 from skyssl.store import Store, StoreWriter
 from skyssl.train.config import PretrainConfig, config_from_dict, load_config
 from skyssl.train.module import build_moco
@@ -55,10 +56,7 @@ SURVEY = "legacy-dr9-south"
 
 def machine() -> dict:
     """What the figures were measured on."""
-    model = cpu_model_name()
-    return {"cpu": model, "cpus": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "load_average_1_5_15": list(os.getloadavg())}
+    return machine_facts()
 
 
 def write_store(path: Path, n: int, seed: int = 0, rows_per_shard: int = 4096) -> Path:

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from skyssl.embed import Embeddings
-from skyssl.embed.extract import batch_spans, embed_store, prefetched
+from skyssl.embed import Embeddings, extract
+from skyssl.embed.extract import batch_spans, embed_store, prefetched, read_in_background, read_in_turn
 from skyssl.embed.ranks import Ranks, assigned_shards
+from skyssl.embed.readahead import RowReader
 from skyssl.errors import ArtefactError, SkysslError
 from skyssl.store import Store
 from tests.search.helpers import synthetic_store, uniform_sky
@@ -107,6 +108,43 @@ def test_batches_align_with_their_shard_and_reads_keep_order():
     assert [a for a, _, _ in (next(batches), next(batches))] == [0, 3]
     with pytest.raises(OSError, match="disk on fire"):
         next(batches)
+
+
+def test_reads_in_turn_write_the_same_bytes_as_the_reader_thread(encoder, store, emb, tmp_path, monkeypatch):
+    monkeypatch.setattr(extract, "read_in_background", lambda device, threads, cores: False)
+    out = embed_store(encoder, store, tmp_path / "emb", batch_size=16, dtype="float32", projection=True,
+                      rows_per_shard=20)
+    assert _shard_bytes(out) == _shard_bytes(emb)
+
+
+def test_a_reader_thread_only_where_it_has_a_core_or_a_gpu():
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert read_in_background(cpu, torch_threads=1, cores=2) and read_in_background(gpu, 16, 16)
+    assert not read_in_background(cpu, torch_threads=2, cores=2)
+
+
+def test_reads_in_turn_advise_the_next_spans_first():
+    events = []
+    reads = read_in_turn(lambda a, b: events.append(("read", a)) or torch.arange(a, b),
+                         lambda a, b: events.append(("advise", a)), batch_spans(0, 10, 3), depth=2)
+    assert torch.cat([t for _, _, t in reads]).tolist() == list(range(10))
+    assert events == [("advise", 0), ("advise", 3), ("advise", 6), ("read", 0), ("advise", 9), ("read", 3),
+                      ("read", 6), ("read", 9)]
+
+
+def test_row_reader_reuses_its_buffers_across_files(tmp_path):
+    path = synthetic_store(tmp_path / "two-files", *uniform_sky(10, seed=3))  # files of rows 0–4 and 5–9
+    with Store.open(path) as opened, RowReader(opened, batch_rows=4, n_buffers=2) as reader:
+        assert len(opened.files) == 2
+        expected = opened.read_images(np.arange(10), dtype=None)
+        reader.advise(0, 10)
+        first, second, third = reader.read(3, 7), reader.read(7, 10), reader.read(0, 2)
+        np.testing.assert_array_equal(second.numpy(), expected[7:10])
+        np.testing.assert_array_equal(third.numpy(), expected[0:2])
+        assert third.data_ptr() == first.data_ptr()  # the first buffer, overwritten two reads later
+        with pytest.raises(ValueError, match="exceed the reader's 4-row buffers"):
+            reader.read(0, 5)
+        np.testing.assert_array_equal(reader.read(3, 7).numpy(), expected[3:7])
 
 
 def test_embeddings_and_store_must_match(encoder, store, emb, tmp_path, sdss_file):

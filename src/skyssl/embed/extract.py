@@ -7,9 +7,13 @@ How the work is cut, and why:
   already present and recomputes only the rest. Batches never cross a shard boundary and always start
   at `shard start + i·batch_size`, so a shard's batches — and therefore its bytes — are the same whether
   the job ran in one go or was resumed.
-- **Reading overlaps compute.** A background thread reads the next batches from the store (one
-  contiguous `preadv` per batch, which releases the GIL) while the model runs on the current one; the
-  stored dtype is kept on the CPU and widened on the device (DESIGN: the CPU only reads bytes).
+- **Reading overlaps compute.** Where the reader can have a core of its own (a GPU runs the model, or
+  torch uses fewer threads than there are cores), a background thread reads the next batches (one
+  contiguous `preadv` per batch, which releases the GIL) while the model runs on the current one.
+  Where torch's threads take every core, the batches are read in turn between forwards and the
+  overlap with the disk comes from the kernel's readahead (:mod:`skyssl.embed.readahead`): a thread
+  would only steal a core from the model. Either way the stored dtype is kept on the CPU and widened
+  on the device (DESIGN: the CPU only reads bytes), into buffers reused from batch to batch.
 - **Ranks split the shards.** With several processes (torchrun/SLURM, see :mod:`skyssl.embed.ranks`)
   each rank embeds one contiguous range of shards and writes its own shard files; rank 0 waits for the
   others and writes the manifest. One process is the same code with one rank.
@@ -17,6 +21,7 @@ How the work is cut, and why:
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +33,7 @@ import torch
 from skyssl.embed.artefact import DEFAULT_ROWS_PER_SHARD, VECTOR_DTYPES, EmbeddingWriter
 from skyssl.embed.model import TrainedEncoder
 from skyssl.embed.ranks import SINGLE, Ranks, assigned_shards
+from skyssl.embed.readahead import RowReader
 from skyssl.errors import SkysslError
 from skyssl.store import Store
 
@@ -66,13 +72,41 @@ def prefetched(read: Callable[[int, int], torch.Tensor], spans: Iterable[tuple[i
                 future.cancel()
 
 
-def image_reader(store: Store, device: torch.device) -> Callable[[int, int], torch.Tensor]:
-    """Rows [a, b) of the store as a tensor in the stored dtype, pinned when it goes to a GPU."""
-    def read(a: int, b: int) -> torch.Tensor:
-        images = torch.from_numpy(store.read_images(np.arange(a, b), dtype=None))
-        return images.pin_memory() if device.type == "cuda" else images
+def advised(spans: Iterable[tuple[int, int]], advise: Callable[[int, int], None],
+            depth: int) -> Iterator[tuple[int, int]]:
+    """The spans in order, each advised (kernel readahead) `depth` spans before it is handed out."""
+    spans = list(spans)
+    for span in spans[:depth]:
+        advise(*span)
+    for i, span in enumerate(spans):
+        if i + depth < len(spans):
+            advise(*spans[i + depth])
+        yield span
 
-    return read
+
+def read_in_turn(read: Callable[[int, int], torch.Tensor], advise: Callable[[int, int], None],
+                 spans: Iterable[tuple[int, int]], depth: int = PREFETCH_BATCHES) -> Iterator[tuple[int, int, torch.Tensor]]:
+    """(start, stop, images) for each span, read in the caller's thread once the next `depth` are advised.
+
+    The advice brings the coming batches from the disk while this one is read and computed, without a
+    thread of ours competing with the model for the cores.
+    """
+    for a, b in advised(spans, advise, depth):
+        yield a, b, read(a, b)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def read_in_background(device: torch.device, torch_threads: int, cores: int) -> bool:
+    """Whether a reader thread pays: only when it has a core that the model's threads do not use.
+
+    On 2 cores with 2 torch threads the thread cost cpu-small 13 % and reads in turn lost 2 % (warm
+    cache, BENCHMARKS.md); with a GPU or a spare core the thread overlaps the reads for free.
+    """
+    return device.type == "cuda" or cores > torch_threads
 
 
 def vectors_to_numpy(vectors: dict[str, torch.Tensor], dtype: str) -> dict[str, np.ndarray]:
@@ -82,11 +116,22 @@ def vectors_to_numpy(vectors: dict[str, torch.Tensor], dtype: str) -> dict[str, 
 
 def _embed_shards(encoder: TrainedEncoder, store: Store, writer: EmbeddingWriter, shards: list[int],
                   batch_size: int, projection: bool, on_rows: Callable[[int], None] | None) -> None:
-    """Compute and write each listed shard, batch by batch, reading ahead in the background."""
+    """Compute and write each listed shard, batch by batch, reading ahead (see the module docstring)."""
     object_ids = store.object_ids
     plan = {k: batch_spans(*writer.shard_rows(k), batch_size) for k in shards}
     spans = [span for k in shards for span in plan[k]]
-    batches = prefetched(image_reader(store, encoder.device), spans)
+    background = read_in_background(encoder.device, torch.get_num_threads(), available_cores())
+    with RowReader(store, batch_size, PREFETCH_BATCHES + 2 if background else 1,
+                   pin=encoder.device.type == "cuda") as reader:
+        batches = (prefetched(reader.read, advised(spans, reader.advise, PREFETCH_BATCHES + 1)) if background
+                   else read_in_turn(reader.read, reader.advise, spans))
+        _write_shards(encoder, writer, shards, plan, batches, object_ids, projection, on_rows)
+
+
+def _write_shards(encoder: TrainedEncoder, writer: EmbeddingWriter, shards: list[int],
+                  plan: dict[int, list[tuple[int, int]]], batches: Iterator[tuple[int, int, torch.Tensor]],
+                  object_ids: np.ndarray, projection: bool, on_rows: Callable[[int], None] | None) -> None:
+    """Each shard's batches through the model into its file; a failure discards the shard being written."""
     for k in shards:
         first, _ = writer.shard_rows(k)
         shard = writer.open_shard(k)
