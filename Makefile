@@ -26,8 +26,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/store_read.py
-	$(BIN)/python benchmarks/simulate.py
+	for b in store_read simulate augment pretrain embed search probe umap serve_load; do \
+		$(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf demo-out bench-out
