@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from skyssl.errors import InputError
+from skyssl.finetune.supervised import SupervisedConfig, predict_rows
 from skyssl.mining.finetune import binary_labels, default_top_n, finetune_lenses, stratified_split
 from skyssl.mining.metrics import lens_finding_metrics
 from skyssl.store import Store
-from skyssl.train.supervised import SupervisedConfig, predict_rows
 
 
 def test_labels_come_from_the_store_spec(store):

@@ -1,5 +1,5 @@
 """The label-efficiency study: budgets, nested subsets that keep rare positives, the generic loop and plot,
-and issue 7's three-method study end to end on the tiny run."""
+and the three-method lens study end to end on the tiny run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from skyssl.embed.reader import Embeddings
 from skyssl.errors import InputError
+from skyssl.finetune.supervised import SupervisedConfig
 from skyssl.mining.label_efficiency import (
     ALL,
     LENS_METRICS,
@@ -24,7 +25,6 @@ from skyssl.mining.label_efficiency import (
     study_figure,
     vectors_for_rows,
 )
-from skyssl.train.supervised import SupervisedConfig
 from skyssl.viz.report import PNG_SIGNATURE
 from tests.embed.helpers import embedded_store, trained_run
 from tests.search.helpers import sim_store

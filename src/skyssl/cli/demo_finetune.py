@@ -14,9 +14,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from skyssl.finetune.supervised import SupervisedConfig
 from skyssl.mining.finetune import finetune_lenses
 from skyssl.mining.label_efficiency import FIGURE_FILE, lens_label_efficiency, study_figure
-from skyssl.train.supervised import SupervisedConfig
 from skyssl.viz import Report
 
 LABEL = "is_lens"

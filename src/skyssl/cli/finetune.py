@@ -45,7 +45,7 @@ def recipe(scratch: bool, max_steps: int, head_lr: float, backbone_lr: float | N
            batch_size: int, positive_fraction: float, augment: bool, seed: int):
     """The :class:`SupervisedConfig` of a binary lens run from the command-line options."""
     from skyssl.errors import InputError
-    from skyssl.train.supervised import SupervisedConfig
+    from skyssl.finetune.supervised import SupervisedConfig
 
     if positive_fraction < 0:
         raise InputError(f"--positive-fraction must be in [0, 1), got {positive_fraction}")

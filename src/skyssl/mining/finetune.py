@@ -2,7 +2,7 @@
 and the lens-finding metrics on the validation split.
 
 The recipe is Stein et al.'s fine-tune mode (formats §6.3: head lr 1e-3, backbone lr 1e-4 from the SSL
-checkpoint or 1e-3 from random init) on :func:`skyssl.train.supervised.train_supervised`, plus what they
+checkpoint or 1e-3 from random init) on :func:`skyssl.finetune.supervised.train_supervised`, plus what they
 did not have: lenses oversampled to a fraction of every batch, and a validation split stratified so it
 holds lenses at the store's own prevalence. The validation set is ranked by the fine-tuned logit and
 scored with :func:`skyssl.mining.metrics.lens_finding_metrics`, the module every method in
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 
 from skyssl.errors import InputError
+from skyssl.finetune.supervised import SupervisedConfig, predict_rows, train_supervised
 from skyssl.manifest import write_json_atomic
 from skyssl.search.evaluate import label_mask
 from skyssl.store import Store
-from skyssl.train.supervised import SupervisedConfig, predict_rows, train_supervised
 
 EVALUATION_FILE = "evaluation.json"
 

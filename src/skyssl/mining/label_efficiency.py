@@ -28,8 +28,8 @@ import numpy as np
 
 from skyssl.embed.reader import Embeddings
 from skyssl.errors import InputError
+from skyssl.finetune.supervised import SupervisedConfig, predict_rows, train_supervised
 from skyssl.mining.finetune import binary_labels, default_top_n, lens_metrics, stratified_split
-from skyssl.train.supervised import SupervisedConfig, predict_rows, train_supervised
 
 ALL = "all"
 TABLE_FILE = "label_efficiency.csv"

@@ -2,7 +2,7 @@
 
 Hayat et al. compare, on the same train/test split, (1) a linear probe on frozen representations
 (:func:`skyssl.mining.probe.fit_logistic` on the cached embeddings), (2) the SSL encoder fine-tuned with
-a head (:func:`skyssl.train.supervised.train_supervised`, backbone learning rate 10× below the head's)
+a head (:func:`skyssl.finetune.supervised.train_supervised`, backbone learning rate 10× below the head's)
 and (3) the same architecture trained from scratch — and repeat each with a growing share of the
 training labels (nested subsets, :func:`skyssl.mining.label_efficiency.nested_subsets`) against one
 fixed test set: the label-efficiency curve. That module's loop keeps one metric per fit; a science study
@@ -93,7 +93,7 @@ def _probe_outputs(x_train: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_out
 
 def _image_outputs(method: str, train: LabelledObjects, y: np.ndarray, test: LabelledObjects, task: str,
                    n_outputs: int, settings: FitSettings, save_to: Path | None) -> np.ndarray:
-    from skyssl.train.supervised import SupervisedConfig, predict_rows, train_supervised
+    from skyssl.finetune.supervised import SupervisedConfig, predict_rows, train_supervised
 
     config = SupervisedConfig(task=task, n_outputs=n_outputs, init="checkpoint" if method == "finetune" else "scratch",
                               head_lr=settings.head_lr, backbone_lr=settings.head_lr * BACKBONE_LR_RATIO,

@@ -11,8 +11,7 @@ import torch
 
 from skyssl.embed.model import load_run
 from skyssl.errors import InputError
-from skyssl.store import Store
-from skyssl.train.supervised import (
+from skyssl.finetune.supervised import (
     SupervisedConfig,
     build_optimizer,
     load_supervised,
@@ -20,7 +19,8 @@ from skyssl.train.supervised import (
     predict_views,
     train_supervised,
 )
-from skyssl.train.supervised_model import initial_model
+from skyssl.finetune.supervised_model import initial_model
+from skyssl.store import Store
 
 
 @pytest.fixture(scope="module")

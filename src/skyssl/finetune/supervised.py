@@ -3,7 +3,7 @@
 One trainer serves lens finding (binary), morphology (binary or multiclass) and photo-z (180-bin
 multiclass, or regression), after Stein et al.'s ``SSLFineTuner`` (formats §6.3):
 
-- the network is the run's encoder architecture plus a linear head (:mod:`skyssl.train.supervised_model`),
+- the network is the run's encoder architecture plus a linear head (:mod:`skyssl.finetune.supervised_model`),
   initialised from the run's query encoder (``init="checkpoint"``) or at random (``init="scratch"``);
 - the inputs are the run's views: augmented by the run's own :class:`AugmentPipeline` in training
   (drawn on the device from a generator seeded by (seed, step)), the centre view at evaluation — exactly
@@ -14,7 +14,7 @@ multiclass, or regression), after Stein et al.'s ``SSLFineTuner`` (formats §6.3
 - the configured weight decay is passed to the optimiser (the authors' bug 12: it never was);
 - a half-cosine learning-rate decay over ``max_steps`` optimizer steps (Stein: cosine over 100 epochs);
 - for a binary task, positives can be oversampled to a fraction of every batch
-  (:mod:`skyssl.train.oversample`), which Stein et al. did not have.
+  (:mod:`skyssl.finetune.oversample`), which Stein et al. did not have.
 
 The output folder is an artefact (weights, config, metrics.csv, manifest), written under a temporary
 name and renamed when complete; it carries the architecture and the augmentation config, so
@@ -40,19 +40,19 @@ from torch.optim.lr_scheduler import LambdaLR
 from skyssl.augment.pipeline import AugmentPipeline
 from skyssl.embed.model import auto_device, load_run
 from skyssl.errors import ArtefactError, InputError
-from skyssl.manifest import has_manifest, read_manifest, write_manifest
-from skyssl.store import Store
-from skyssl.train.data import RawBatch, StoreDataset
-from skyssl.train.oversample import BatchRows
-from skyssl.train.schedule import lr_factor, step_seed
-from skyssl.train.supervised_inputs import TASKS, checked_rows, checked_targets
-from skyssl.train.supervised_model import (
+from skyssl.finetune.oversample import BatchRows
+from skyssl.finetune.supervised_inputs import TASKS, checked_rows, checked_targets
+from skyssl.finetune.supervised_model import (
     SupervisedModel,
     architecture,
     build_model,
     initial_model,
     pipeline_of,
 )
+from skyssl.manifest import has_manifest, read_manifest, write_manifest
+from skyssl.store import Store
+from skyssl.train.data import RawBatch, StoreDataset
+from skyssl.train.schedule import lr_factor, step_seed
 
 MANIFEST_KIND = "skyssl.supervised"
 SCHEMA_VERSION = 1
@@ -314,7 +314,7 @@ def train_supervised(
 
     `history` holds one row per validation point (every `val_every_n_steps` and at the end): step,
     mean training loss since the previous row, both learning rates, seconds, and `val_loss` when
-    validation rows are given. Inputs are checked up front (:mod:`skyssl.train.supervised_inputs`).
+    validation rows are given. Inputs are checked up front (:mod:`skyssl.finetune.supervised_inputs`).
     """
     out = Path(out)
     _check_out(out)

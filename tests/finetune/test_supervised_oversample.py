@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from skyssl.train.oversample import BatchRows, RowStream, positives_in_batch
+from skyssl.finetune.oversample import BatchRows, RowStream, positives_in_batch
 
 
 def test_a_row_stream_covers_every_row_once_per_pass():
