@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from skyssl.errors import InputError
+from skyssl.mining.candidates import ranking
 from skyssl.science.anomalies import anomaly_scores, iforest_scores, knn_distance_scores
 from skyssl.science.anomalies_eval import RARE_MORPH_CLASSES, evaluate_scores, label_targets, truth_targets
-from skyssl.science.anomalies_ranked import ranked_csv_text, ranking, write_ranked_csv
+from skyssl.science.anomalies_ranked import ranked_csv_text, write_ranked_csv
 
 
 def brute_force_knn(vectors: np.ndarray, k: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from skyssl import surveys
 from skyssl.errors import InputError
 from skyssl.store import Store
 from skyssl.viz import encode_png, resize_tiles, survey_rgb, to_uint8
+from skyssl.viz.tiles import display_survey
 
 MIN_SIZE_PX, MAX_SIZE_PX, DEFAULT_SIZE_PX = 32, 512, 128
 DEFAULT_CACHE_BYTES = 64 * 2**20
@@ -28,15 +29,6 @@ DEFAULT_CACHE_BYTES = 64 * 2**20
 class Thumbnail:
     png: bytes
     etag: str
-
-
-def display_survey(store: Store) -> surveys.Survey:
-    """The survey whose display preset colours this store (named in the store, or found by its bands)."""
-    if store.survey is not None:
-        return store.survey
-    if not store.bands:
-        raise InputError(f"{store.path}: the store names neither a survey nor its bands; cannot colour thumbnails")
-    return surveys.by_bands(store.bands)
 
 
 def render_thumbnail_png(image_nmgy: np.ndarray, survey: surveys.Survey, size_px: int) -> bytes:

@@ -53,9 +53,10 @@ def anomalies(
     check_arguments(out, method, k, top_n, sheet)
     from skyssl.cli.progress import progress_bar
     from skyssl.embed.reader import Embeddings
+    from skyssl.mining.candidates import ranking
     from skyssl.science.anomalies import anomaly_scores, check_k
     from skyssl.science.anomalies_eval import evaluate_scores, label_targets, truth_targets
-    from skyssl.science.anomalies_ranked import ranking, write_ranked_csv
+    from skyssl.science.anomalies_ranked import write_ranked_csv
 
     with Embeddings.open(embeddings) as opened:
         if opened.n_objects == 0:

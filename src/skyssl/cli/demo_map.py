@@ -10,9 +10,10 @@ from pathlib import Path
 
 from skyssl.embed.model import load_run
 from skyssl.embed.reader import Embeddings
+from skyssl.mining.candidates import ranking
 from skyssl.science.anomalies import anomaly_scores
 from skyssl.science.anomalies_eval import RARE_MORPH_CLASSES, evaluate_scores, truth_targets
-from skyssl.science.anomalies_ranked import ranking, write_ranked_csv
+from skyssl.science.anomalies_ranked import write_ranked_csv
 from skyssl.science.umap_panels import column_values, panel_figure
 from skyssl.science.umap_study import make_map, mosaic_image, pixel_map, stationarity_test
 from skyssl.store import Store

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from skyssl.cli.app import app
+from skyssl.cli.figures import print_figures
 from skyssl.errors import SkysslError
 
 evaluate_app = typer.Typer(name="evaluate", help="Measure the quality of representations.", no_args_is_help=True,
@@ -66,8 +66,4 @@ def search(
 
     copy_top1 = None if checkpoint is None else _copy_top1(embeddings, checkpoint, vector_kind, copies, seed)
     figures = evaluate_search(embeddings, label, k=k, vector_kind=vector_kind, augmented_copy_top1=copy_top1)
-    if as_json:
-        print(json.dumps(figures, indent=2))
-        return
-    for key, value in figures.items():
-        print(f"{key:<26} {value}")
+    print_figures(figures, as_json)

@@ -7,14 +7,13 @@ supervised baseline), with the backbone at the head's learning rate unless --bac
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from skyssl.cli.app import app
+from skyssl.cli.figures import print_figures
 
 DEFAULT_HEAD_LR = 1e-3
 DEFAULT_BACKBONE_LR = 1e-4  # Stein et al.'s SSL fine-tuning: 10× below the head (formats §6.3)
@@ -57,15 +56,6 @@ def recipe(scratch: bool, max_steps: int, head_lr: float, backbone_lr: float | N
                             seed=seed)
 
 
-def _print(figures: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(figures, indent=2))
-        return
-    for key, value in figures.items():
-        if not isinstance(value, list | dict):
-            print(f"{key:<22} {value}")
-
-
 @app.command()
 def finetune(
     checkpoint: Path = CHECKPOINT,
@@ -97,7 +87,7 @@ def finetune(
 
     config = recipe(scratch, max_steps, head_lr, backbone_lr, weight_decay, batch_size, positive_fraction, augment,
                     seed)
-    _print(finetune_lenses(checkpoint, data, label, out, config, val_fraction, top_n, device), as_json)
+    print_figures(finetune_lenses(checkpoint, data, label, out, config, val_fraction, top_n, device), as_json)
 
 
 @app.command("label-efficiency")
@@ -140,8 +130,8 @@ def label_efficiency(
                                     val_fraction, top_n, metric, min_positives, device=device,
                                     progress=lambda line: print(line, file=sys.stderr))
     if as_json:
-        _print(summary, True)
+        print_figures(summary, True)
         return
-    _print(summary, False)
+    print_figures(summary, False)
     for row in summary["rows"]:
         print(f"{row['method']:<16} {row['n_labels']:>7} labels  {metric} {row[metric]:.4f}")

@@ -31,7 +31,7 @@ from skyssl.cli.photoz import (
     VECTORS,
     chosen_methods,
     fit_settings,
-    print_figures,
+    print_study,
 )
 
 morphology_app = typer.Typer(name="morphology", help="Galaxy morphology from representations.",
@@ -85,4 +85,4 @@ def train(
     n_fits = len(methods) * len({*parse_budgets(budgets), "all"})
     with progress_bar(n_fits, f"morphology models ({question})") as advance:
         figures = morphology_study(embeddings, settings, out, advance)
-    print_figures(figures, as_json)
+    print_study(figures, as_json)

@@ -9,13 +9,13 @@ label-efficiency curve). The model options here are shared with `skyssl morpholo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from skyssl.cli.app import app
+from skyssl.cli.figures import print_figures
 
 photoz_app = typer.Typer(name="photoz", help="Photometric redshifts from representations.", no_args_is_help=True,
                          add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
@@ -55,13 +55,11 @@ def fit_settings(checkpoint: Path | None, data: Path | None, l2: float, max_iter
                        device=device)
 
 
-def print_figures(figures: dict[str, Any], as_json: bool) -> None:
+def print_study(figures: dict[str, Any], as_json: bool) -> None:
+    """The study's figures, and in text mode its label-efficiency curve one row per line."""
+    print_figures(figures, as_json)
     if as_json:
-        print(json.dumps(figures, indent=2))
         return
-    for key, value in figures.items():
-        if not isinstance(value, list | dict):
-            print(f"{key:<20} {value}")
     curve = figures.get("label_efficiency", [])
     for row in curve if len(curve) > 1 else []:
         print("  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
@@ -114,4 +112,4 @@ def train(
     n_fits = len(methods) * len({*parsed, 1.0})
     with progress_bar(n_fits, "photo-z models") as advance:
         figures = photoz_study(embeddings, settings, out, advance)
-    print_figures(figures, as_json)
+    print_study(figures, as_json)

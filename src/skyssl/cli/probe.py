@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from skyssl.cli.app import app
+from skyssl.cli.figures import print_figures
 
 probe_app = typer.Typer(name="probe", help="Linear probes for rare-object mining (Stein et al. 2022).",
                         no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -36,15 +37,6 @@ def _settings(vector_kind: str, val_ratio: str, val_fraction: float, exclusion_a
     return ProbeSettings(vector_kind=vector_kind, val_ratio=parse_ratio(val_ratio), val_fraction=val_fraction,
                          exclusion_arcsec=exclusion_arcsec, n_top=n_top, l2_grid=grid, standardize=standardize,
                          max_iter=max_iter, seed=seed, device=device)
-
-
-def _print(figures: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(figures, indent=2))
-        return
-    for key, value in figures.items():
-        if not isinstance(value, list | dict):
-            print(f"{key:<28} {value}")
 
 
 VECTORS = typer.Option("backbone", "--vectors", help="Which vectors: backbone or projection.")
@@ -90,7 +82,7 @@ def train(
         labels = load_labels(opened, label)
         trained = train_probe(opened, labels, negatives_per_positive, settings)
         write_probe_folder(out, trained, opened, label, ratio, settings, overwrite=overwrite)
-    _print({**trained.metrics, "probe": str(out)}, as_json)
+    print_figures({**trained.metrics, "probe": str(out)}, as_json)
 
 
 @probe_app.command("predict")

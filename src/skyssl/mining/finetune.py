@@ -21,6 +21,7 @@ import numpy as np
 from skyssl.errors import InputError
 from skyssl.finetune.supervised import SupervisedConfig, predict_rows, train_supervised
 from skyssl.manifest import write_json_atomic
+from skyssl.mining.labels import check_two_classes, nan_free
 from skyssl.search.evaluate import label_mask
 from skyssl.store import Store
 
@@ -34,18 +35,8 @@ def binary_labels(store_path: str | Path, label: str) -> np.ndarray:
     :class:`InputError` (a NaN compares False, which would silently turn unknown labels into negatives).
     """
     with Store.open(store_path) as store:
-        def read(name: str) -> np.ndarray:
-            column = store.read_column(name)
-            if column.dtype.kind == "f" and np.isnan(column).any():
-                raise InputError(f"label column '{name}' holds {int(np.isnan(column).sum())} NaN value(s); "
-                                 "label those objects or drop them from the store first")
-            return column
-
-        positive = label_mask(label, read)
-    n_positive = int(positive.sum())
-    if n_positive in (0, positive.size):
-        raise InputError(f"label {label!r} selects {n_positive} of {positive.size} objects: one class only, "
-                         "nothing to learn")
+        positive = label_mask(label, lambda name: nan_free(store.read_column(name), name))
+    check_two_classes(positive, repr(label))
     return positive
 
 

@@ -76,15 +76,20 @@ def read_label_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return ids_array, np.asarray(labels, dtype=bool)
 
 
-def _check_two_classes(labels: np.ndarray, source: str) -> None:
+def check_two_classes(labels: np.ndarray, source: str) -> None:
+    """Labels that are all positive or all negative leave nothing to learn: a one-line InputError."""
     if labels.all() or not labels.any():
         kind = "positive" if labels.all() else "negative"
-        raise InputError(f"labels from {source} are all {kind} ({labels.size} objects); a probe needs both classes")
+        raise InputError(f"labels from {source} are all {kind} ({labels.size} objects): one class only, "
+                         "nothing to learn")
 
 
-def _without_nan(values: np.ndarray, name: str) -> np.ndarray:
+def nan_free(values: np.ndarray, name: str) -> np.ndarray:
+    """A label column as it is, or a one-line InputError when it holds NaN: a NaN compares False, which
+    would silently turn unknown labels into negatives."""
     if values.dtype.kind == "f" and np.isnan(values).any():
-        raise InputError(f"label column '{name}' is NaN for {int(np.isnan(values).sum())} embedded objects")
+        raise InputError(f"label column '{name}' is NaN for {int(np.isnan(values).sum())} objects; label those "
+                         "objects or drop them first")
     return values
 
 
@@ -96,9 +101,9 @@ def load_labels(embeddings: Embeddings, label: str) -> LabelSet:
             ids, labels = read_label_csv(Path(label))
             positions = embeddings.positions_for_ids(ids)
         else:
-            labels = label_mask(label, lambda name: _without_nan(store.read_column(name)[embeddings.rows], name))
+            labels = label_mask(label, lambda name: nan_free(store.read_column(name)[embeddings.rows], name))
             positions = np.arange(embeddings.n_objects)
-    _check_two_classes(labels, label)
+    check_two_classes(labels, label)
     rows = embeddings.rows[positions]
     return LabelSet(positions=positions, labels=labels, ra_deg=np.asarray(ra[rows], dtype=np.float64),
                     dec_deg=np.asarray(dec[rows], dtype=np.float64), source=label)

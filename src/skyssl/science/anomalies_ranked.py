@@ -12,15 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from skyssl.errors import InputError
+from skyssl.mining.candidates import ranking
 from skyssl.viz.png import write_bytes_atomic
 
 RANKED_COLUMNS = ("object_id", "score", "rank", "ra", "dec")
-
-
-def ranking(scores: np.ndarray) -> np.ndarray:
-    """Positions in ranked order: highest score first, ties by position."""
-    scores = np.asarray(scores, dtype=np.float64)
-    return np.lexsort((np.arange(scores.size), -scores))
 
 
 def ranked_csv_text(object_ids: np.ndarray, scores: np.ndarray, ra_deg: np.ndarray | None = None,
@@ -29,7 +24,7 @@ def ranked_csv_text(object_ids: np.ndarray, scores: np.ndarray, ra_deg: np.ndarr
     object_ids, scores = np.asarray(object_ids, np.int64), np.asarray(scores, np.float64)
     if object_ids.shape != scores.shape:
         raise InputError(f"{scores.size} scores for {object_ids.size} objects")
-    order = ranking(scores)
+    order = ranking(scores)  # highest first, ties by position
     with_sky = ra_deg is not None and dec_deg is not None
     buffer = io.StringIO()
     buffer.write(",".join(RANKED_COLUMNS if with_sky else RANKED_COLUMNS[:3]) + "\n")
