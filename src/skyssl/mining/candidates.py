@@ -10,6 +10,7 @@ size needs memory for its scores only.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from skyssl.errors import InputError
 from skyssl.mining.probe import LinearProbe
 from skyssl.store import Store
 from skyssl.viz import inspection_sheets, save_png, tile_labels
+from skyssl.viz.png import write_bytes_atomic
 
 KEY_COLUMNS = ("type", "mag", "z_phot_mean", "shape_r")
 SCORE_BATCH = 65536
@@ -66,15 +68,20 @@ def candidate_table(embeddings: Embeddings, store: Store, logits: np.ndarray) ->
 
 
 def write_candidates(table: Table, csv_path: Path, fits: bool = False) -> list[Path]:
-    """The catalogue as CSV (and FITS with the same stem); returns the paths written."""
+    """The catalogue as CSV (and FITS with the same stem), each written whole or not at all; returns the
+    paths written."""
     csv_path.parent.mkdir(parents=True, exist_ok=True)
-    table.write(csv_path, format="ascii.csv", overwrite=True)
-    written = [csv_path]
+    written = [write_bytes_atomic(_table_bytes(table, "ascii.csv"), csv_path)]
     if fits:
-        fits_path = csv_path.with_suffix(".fits")
-        table.write(fits_path, format="fits", overwrite=True)
-        written.append(fits_path)
+        written.append(write_bytes_atomic(_table_bytes(table, "fits"), csv_path.with_suffix(".fits")))
     return written
+
+
+def _table_bytes(table: Table, format_name: str) -> bytes:
+    buffer = io.StringIO() if format_name == "ascii.csv" else io.BytesIO()
+    table.write(buffer, format=format_name)
+    value = buffer.getvalue()
+    return value.encode("utf-8") if isinstance(value, str) else value
 
 
 def write_candidate_sheets(store: Store, table: Table, out_dir: Path, top: int, tile_px: int = 64) -> list[Path]:
