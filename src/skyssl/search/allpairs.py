@@ -46,7 +46,9 @@ from skyssl.search.allpairs_kernel import (
     approx_rows,
     exact_similarity_pairs,
     finish_rows,
+    seed_admissions,
 )
+from skyssl.search.allpairs_order import group_starts, similarity_order
 
 TILE = 4096
 QUERY_BATCH = 2048
@@ -58,9 +60,18 @@ def empty_heaps(n_rows: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.full((n_rows, size), -np.inf, np.float32), np.full((n_rows, size), EMPTY_POSITION, np.int32)
 
 
-def tile_scores(rows_bf16: torch.Tensor, cols_bf16: torch.Tensor) -> np.ndarray:
-    """bf16 GEMM rows · colsᵀ, returned as its int16 bit patterns (what the scan reads)."""
-    return torch.mm(rows_bf16, cols_bf16.T).view(torch.int16).numpy()
+def tile_scores(rows_bf16: torch.Tensor, cols_bf16: torch.Tensor, out: torch.Tensor | None = None) -> np.ndarray:
+    """bf16 GEMM rows · colsᵀ, returned as its int16 bit patterns (what the scan reads).
+
+    The product goes to the front of the flat bf16 buffer `out` when one is given. Reusing one buffer
+    matters: a fresh 32 MB tile costs 8,192 page faults, which took as long as the GEMM itself at d = 256.
+    """
+    shape = (rows_bf16.shape[0], cols_bf16.shape[0])
+    if out is None:
+        out = torch.empty(shape[0] * shape[1], dtype=torch.bfloat16)
+    product = out[: shape[0] * shape[1]].view(shape)
+    torch.mm(rows_bf16, cols_bf16.T, out=product)
+    return product.view(torch.int16).numpy()
 
 
 def ordered_rows(heap_sims: np.ndarray, heap_pos: np.ndarray, self_pos: np.ndarray, self_sims: np.ndarray
@@ -86,8 +97,16 @@ class AllPairs:
         self.bound: Bf16Bound = bf16_bound(self.unit, self.bf16)
         self.threads = threads or torch.get_num_threads()
         self._pool = ThreadPoolExecutor(self.threads)
+        self._scores = torch.empty(0, dtype=torch.bfloat16)
         self.overflowed = 0
         """Rows whose candidate buffer overflowed and that were searched by brute force."""
+
+    def _tile_buffer(self, tile: int) -> torch.Tensor:
+        """One flat bf16 buffer for every score tile of this search: each tile is scanned before the next
+        is computed."""
+        if self._scores.numel() < tile * tile:
+            self._scores = torch.empty(tile * tile, dtype=torch.bfloat16)
+        return self._scores
 
     def close(self) -> None:
         self._pool.shutdown()
@@ -122,6 +141,31 @@ class AllPairs:
         return (np.empty((n_rows, cap), np.int32), np.empty((n_rows, cap), np.int32), np.zeros(n_rows, np.int64),
                 np.full(n_rows, ADMIT_ALL, np.int64))
 
+    def seed_admissions(self, positions: np.ndarray, mag: np.ndarray, window: float, tile: int = TILE) -> np.ndarray:
+        """Admission keys of `positions`, proven before the main pass from each row's likely neighbours.
+
+        The rows are grouped by :func:`~skyssl.search.allpairs_order.similarity_order` and each run of
+        `tile` of them is multiplied with itself; a row's key is the bound its (k − 1)-th best allowed
+        score in that run proves. Costs one tile of GEMM per row (tile/N of a one-sided search).
+        """
+        admits = np.full(positions.size, ADMIT_ALL, np.int64)
+        if self.k < 2 or positions.size < 2:
+            return admits
+        order = similarity_order(self.unit, positions, tile)
+        extra = (self.k - 1, self.bound.slack, self.bound.rel)
+        for start in group_starts(positions.size, tile):
+            local = order[start : start + tile]
+            pos = positions[local]
+            rows_bf16 = self.bf16[torch.from_numpy(pos)]
+            scores = tile_scores(rows_bf16, rows_bf16, self._tile_buffer(tile))
+            keys = admits[local]
+            jobs = [self._pool.submit(seed_admissions, scores, a, b, pos, pos, mag[pos], mag[pos], window, keys,
+                                      *extra) for a, b in _splits(pos.size, self.threads)]
+            for job in jobs:
+                job.result()
+            admits[local] = keys
+        return admits
+
     def _finish(self, positions: np.ndarray, state: tuple, mag: np.ndarray, window: float
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Exact rows of `positions` from their candidate buffers, self first."""
@@ -149,6 +193,7 @@ class AllPairs:
         tiles = _tiles(n, block_rows, tile)
         mag = np.zeros(n)  # read by the scan, unused without a window
         state = self._state(n - base)
+        state[3][:] = self.seed_admissions(np.arange(base, n, dtype=np.int64), mag, -1.0, tile)
 
         def side(t: tuple[int, int]) -> Side:
             a, b = t
@@ -160,12 +205,13 @@ class AllPairs:
             for i, t_row in enumerate(tiles):
                 for t_col in tiles[i + 1 :]:
                     if self.k > 1 and t_col[1] > base and rows_from <= t_row[0] < rows_to:
-                        scores = tile_scores(self.bf16[slice(*t_row)], self.bf16[slice(*t_col)])
+                        scores = tile_scores(self.bf16[slice(*t_row)], self.bf16[slice(*t_col)], self._tile_buffer(tile))
                         self._approx(scores, side(t_row), side(t_col), -1.0, t_row[0] >= base, True)
 
         for t in tiles:  # diagonal tiles first: every row starts on the row side, where it is seeded
             if self.k > 1 and t[0] >= base:
-                self._approx(tile_scores(self.bf16[slice(*t)], self.bf16[slice(*t)]), side(t), side(t), -1.0, True,
+                diagonal = self.bf16[slice(*t)]
+                self._approx(tile_scores(diagonal, diagonal, self._tile_buffer(tile)), side(t), side(t), -1.0, True,
                              False)
         scan(0, base)
         for block in range(first_block, -(-n // block_rows)):
@@ -195,8 +241,8 @@ class AllPairs:
             rows = Side(query_pos, mag[query_pos], tuple(x[slots] for x in state))
             for a in range(lo, hi, tile):
                 b = min(hi, a + tile)
-                self._approx(tile_scores(q_bf16, sorted_bf16[a:b]), rows, Side(order[a:b], sorted_mag[a:b], ()),
-                             window, do_rows=True, do_cols=False)
+                scores = tile_scores(q_bf16, sorted_bf16[a:b], self._tile_buffer(max(query_batch, tile)))
+                self._approx(scores, rows, Side(order[a:b], sorted_mag[a:b], ()), window, do_rows=True, do_cols=False)
             for x, y in zip(state, rows.state, strict=True):
                 x[slots] = y
         return self._finish(positions, state, mag, window)
