@@ -322,8 +322,14 @@ def seed_admissions(scores: np.ndarray, row_start: int, row_stop: int, row_pos: 
 def admit_span(line: np.ndarray, c0: int, c1: int, pos: int, col_pos: np.ndarray, mag: float, col_mag: np.ndarray,
                window: float, row_keys: np.ndarray, row_ids: np.ndarray, admit: int, count: int, keep: int,
                slack: float, rel: float) -> tuple[int, int]:
-    """Append the admissible pairs of line[c0:c1] to one row's buffer; returns (admission key, count)."""
+    """Append the admissible pairs of line[c0:c1] to one row's buffer; returns (admission key, count).
+
+    The raw bits are compared first (one int16 compare, see :func:`raw_floor`), the key only for those
+    that pass."""
+    raw = raw_floor(admit)
     for j in range(c0, c1):
+        if line[j] < raw:
+            continue
         key = bf16_key(line[j])
         if key >= admit and pair_allowed(pos, col_pos[j], mag, col_mag[j], window):
             row_keys[count] = key
@@ -333,6 +339,7 @@ def admit_span(line: np.ndarray, c0: int, c1: int, pos: int, col_pos: np.ndarray
                 admit, count = compact(row_keys, row_ids, keep, slack, rel, admit)
                 if count < 0:
                     break
+                raw = raw_floor(admit)
     return admit, count
 
 
@@ -392,6 +399,8 @@ def approx_cols(scores: np.ndarray, col_start: int, col_stop: int, row_pos: np.n
             if top[j] < raw[j]:
                 continue
             for i in range(i0, i1):
+                if scores[i, j] < raw[j]:
+                    continue
                 key = bf16_key(scores[i, j])
                 if key >= admits[j] and pair_allowed(row_pos[i], col_pos[j], row_mag[i], col_mag[j], window):
                     keys[j, counts[j]] = key
