@@ -98,9 +98,11 @@ def test_magnitude_window_equals_brute_force(unit):
     expected_ids, expected_sims = brute_force(unit, 9, mag, 0.2)
     with AllPairs(unit, 9, threads=2) as search:
         sorted_bf16 = to_bf16(unit[order])
-        for start in (0, 350):
+        seeds = search.seed_admissions(np.arange(unit.shape[0]), mag, 0.2, tile=128)
+        for start, seeded in ((0, False), (350, True)):
             positions = np.arange(start, start + 350)
-            ids, sims = search.windowed_block(positions, mag, 0.2, order, sorted_bf16, query_batch=100, tile=128)
+            ids, sims = search.windowed_block(positions, mag, 0.2, order, sorted_bf16,
+                                              seeds[positions] if seeded else None, query_batch=100, tile=128)
             np.testing.assert_array_equal(ids, expected_ids[positions])
             np.testing.assert_array_equal(sims, expected_sims[positions])
     assert ids[600 - 350, :3].tolist() == [600, 3, 4] and (ids[600 - 350, 3:] == -1).all()

@@ -4,6 +4,7 @@ pass flags, the column-group maxima and the admission keys they feed."""
 import numpy as np
 import pytest
 
+from skyssl.search.allpairs import window_spans
 from skyssl.search.allpairs_kernel import (
     ADMIT_ALL,
     admission_key,
@@ -73,10 +74,14 @@ def test_seed_admissions_only_raise_keys():
 def test_pass_flags_and_column_maxima_equal_numpy():
     rng = np.random.default_rng(4)
     scores = rng.integers(-32768, 32767, (70, 133)).astype(np.int16)
-    flags = np.zeros(136, np.uint8)
-    mark_passing(scores[5], np.int16(1000), flags)
+    flags = np.ones(136, np.uint8)
+    assert mark_passing(scores[5], 0, 133, np.int16(1000), flags) == 17
     np.testing.assert_array_equal(flags[:133], scores[5] >= 1000)
     assert not flags[133:].any()
+    flags[:] = 1
+    assert mark_passing(scores[5], 30, 51, np.int16(1000), flags) == 3
+    np.testing.assert_array_equal(flags[:21], scores[5, 30:51] >= 1000)
+    assert not flags[21:24].any()
     top = np.empty(133, np.int16)
     group_max(scores, 3, 40, 7, 120, top)
     np.testing.assert_array_equal(top[7:120], scores[3:40, 7:120].max(axis=0))
@@ -93,6 +98,20 @@ def test_similarity_order_is_a_permutation_that_gathers_clusters():
     runs = np.count_nonzero(np.diff(labels[positions[order]]))
     assert runs < 40  # 8 clusters, each split across a few k-means cells at most
     np.testing.assert_array_equal(similarity_order(unit, positions[:900], 512), np.arange(900))
+
+
+def test_window_spans_hold_exactly_the_columns_a_query_may_meet():
+    rng = np.random.default_rng(6)
+    tile_mag = np.sort(np.concatenate([rng.uniform(15, 20, 300), [17.5, 17.5]]))
+    tile_mag = np.concatenate([tile_mag, [np.nan, np.nan]])
+    query_mag = np.array([15.0, 17.0, 17.5 - 0.3, 20.5, np.nan, 30.0])
+    lo, hi = window_spans(tile_mag, query_mag, 0.3)
+    for q, a, b in zip(query_mag, lo, hi, strict=True):
+        inside = np.isnan(tile_mag) if np.isnan(q) else np.abs(tile_mag - q) <= 0.3
+        assert not inside[:a].any() and not inside[b:].any()  # every allowed column is in the span
+        near = np.isnan(tile_mag) if np.isnan(q) else np.abs(tile_mag - q) <= 0.3 + 1e-6
+        assert near[a:b].all()  # and the span is tight up to rounding at its edges
+    assert lo[2] < hi[2] and tile_mag[hi[2] - 1] == 17.5  # |17.5 − 17.2| rounds above 0.3: padded in
 
 
 def test_group_starts_cover_every_row_with_full_runs():

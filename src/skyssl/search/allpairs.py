@@ -122,13 +122,19 @@ class AllPairs:
         return exact_similarity_pairs(rows, rows)
 
     def _approx(self, scores: np.ndarray, rows: Side, cols: Side, window: float, do_rows: bool,
-                do_cols: bool) -> None:
-        """Scan one tile: the row side and/or the column side, split over the thread pool."""
+                do_cols: bool, col_spans: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Scan one tile: the row side and/or the column side, split over the thread pool.
+
+        `col_spans` (lo, hi) limits each row to the columns it can be allowed to meet (all by default).
+        """
         extra = (self.k - 1, self.bound.slack, self.bound.rel)
+        if col_spans is None:
+            col_spans = (np.zeros(scores.shape[0], np.int64), np.full(scores.shape[0], scores.shape[1], np.int64))
         jobs = []
         if do_rows:
             jobs += [self._pool.submit(approx_rows, scores, a, b, rows.pos, cols.pos, rows.mag, cols.mag, window,
-                                       *rows.state, *extra) for a, b in _splits(scores.shape[0], self.threads)]
+                                       *rows.state, *extra, *col_spans)
+                     for a, b in _splits(scores.shape[0], self.threads)]
         if do_cols:
             jobs += [self._pool.submit(approx_cols, scores, a, b, rows.pos, cols.pos, rows.mag, cols.mag, window,
                                        *cols.state, *extra) for a, b in _splits(scores.shape[1], self.threads)]
@@ -222,16 +228,19 @@ class AllPairs:
                                        mag, -1.0)
 
     def windowed_block(self, positions: np.ndarray, mag: np.ndarray, window: float, order: np.ndarray,
-                       sorted_bf16: torch.Tensor, query_batch: int = QUERY_BATCH, tile: int = TILE
-                       ) -> tuple[np.ndarray, np.ndarray]:
+                       sorted_bf16: torch.Tensor, seeds: np.ndarray | None = None, query_batch: int = QUERY_BATCH,
+                       tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:
         """Rows of `positions` when only objects with |Δmag| ≤ window are compared (one-sided).
 
         `order` sorts the database by magnitude (NaN last) and `sorted_bf16` is the bf16 copy in that order.
+        `seeds` are the rows' admission keys from :meth:`seed_admissions` with the same window, if taken.
         """
         mag = np.asarray(mag, np.float64)
         sorted_mag = mag[order]
         n_finite = int(np.isfinite(sorted_mag).sum())
         state = self._state(positions.size)
+        if seeds is not None:
+            state[3][:] = seeds
         batch_order = np.argsort(mag[positions], kind="stable")
         for start in range(0, positions.size if self.k > 1 else 0, query_batch):
             slots = np.sort(batch_order[start : start + query_batch])
@@ -242,7 +251,8 @@ class AllPairs:
             for a in range(lo, hi, tile):
                 b = min(hi, a + tile)
                 scores = tile_scores(q_bf16, sorted_bf16[a:b], self._tile_buffer(max(query_batch, tile)))
-                self._approx(scores, rows, Side(order[a:b], sorted_mag[a:b], ()), window, do_rows=True, do_cols=False)
+                self._approx(scores, rows, Side(order[a:b], sorted_mag[a:b], ()), window, do_rows=True, do_cols=False,
+                             col_spans=window_spans(sorted_mag[a:b], mag[query_pos], window))
             for x, y in zip(state, rows.state, strict=True):
                 x[slots] = y
         return self._finish(positions, state, mag, window)
@@ -272,6 +282,21 @@ def candidate_span(sorted_mag: np.ndarray, n_finite: int, query_mag: np.ndarray,
     if finite.size < query_mag.size:
         hi = sorted_mag.size
     return lo, hi
+
+
+def window_spans(tile_mag: np.ndarray, query_mag: np.ndarray, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, [lo, hi) of the magnitude-sorted tile (NaN last) holding every column within its window.
+
+    Widened by a few ulps, as :func:`candidate_span`, so that it covers every pair the scan's exact
+    test |Δmag| ≤ window allows; a query with an undefined magnitude gets the undefined columns.
+    """
+    pad = 1e-9 * (1.0 + window + np.abs(np.nan_to_num(query_mag)))
+    lo = np.searchsorted(tile_mag, query_mag - window - pad, side="left")
+    hi = np.searchsorted(tile_mag, query_mag + window + pad, side="right")
+    undefined = np.isnan(query_mag)
+    lo[undefined] = np.count_nonzero(np.isfinite(tile_mag))
+    hi[undefined] = tile_mag.size
+    return lo.astype(np.int64), hi.astype(np.int64)
 
 
 def _tiles(n: int, block_rows: int, tile: int) -> list[tuple[int, int]]:

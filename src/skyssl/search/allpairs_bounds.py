@@ -46,7 +46,7 @@ def to_bf16(vectors: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).to(torch.bfloat16)
 
 
-def bf16_bound(vectors: np.ndarray, vectors_bf16: torch.Tensor, batch: int = 65536) -> Bf16Bound:
+def bf16_bound(vectors: np.ndarray, vectors_bf16: torch.Tensor, batch: int = 1024) -> Bf16Bound:
     """The bound above for all pairs drawn from `vectors` (float32 rows) and their bf16 copy."""
     rho = norm = norm_bf16 = 0.0
     for start in range(0, vectors.shape[0], batch):

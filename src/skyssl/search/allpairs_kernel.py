@@ -165,16 +165,22 @@ def raw_floor(admit: int) -> np.int16:
 
 
 @nb.njit(cache=True, nogil=True)
-def mark_passing(line: np.ndarray, raw: np.int16, flags: np.ndarray) -> None:
-    """flags[j] = line[j] ≥ raw for every column: a SIMD compare and store.
+def mark_passing(line: np.ndarray, lo: int, hi: int, raw: np.int16, flags: np.ndarray) -> int:
+    """flags[t] = line[lo + t] ≥ raw for t < hi − lo, then zeros up to a whole word; returns the words.
 
-    The hot loops of this module are written so that LLVM vectorises them: an index running from 0
-    (or unsigned), no reduction over a short run of variable length. A signed index numba cannot
-    prove non-negative makes it test every load for a wrap-around index, and a max over 32 elements
-    inside the column loop stays scalar; either is four to six times slower.
+    A SIMD compare and store. The hot loops of this module are written so that LLVM vectorises them:
+    indices that run from 0 or are unsigned, no reduction over a short run of variable length. A
+    signed index numba cannot prove non-negative makes it test every load for a wrap-around index,
+    and a max over 32 elements inside the column loop stays scalar; either is four to six times slower.
     """
-    for j in range(line.shape[0]):
-        flags[j] = line[j] >= raw
+    width = np.uint64(hi - lo)
+    start = np.uint64(lo)
+    for t in range(width):
+        flags[t] = line[start + t] >= raw
+    n_words = (hi - lo + FLAG_WORD - 1) // FLAG_WORD
+    for t in range(hi - lo, n_words * FLAG_WORD):
+        flags[t] = 0
+    return n_words
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -346,8 +352,11 @@ def admit_span(line: np.ndarray, c0: int, c1: int, pos: int, col_pos: np.ndarray
 @nb.njit(cache=True, nogil=True)
 def approx_rows(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.ndarray, col_pos: np.ndarray,
                 row_mag: np.ndarray, col_mag: np.ndarray, window: float, keys: np.ndarray, ids: np.ndarray,
-                counts: np.ndarray, admits: np.ndarray, keep: int, slack: float, rel: float) -> None:
-    """Row side of a tile: each row of [row_start, row_stop) appends (key, position) of admissible pairs.
+                counts: np.ndarray, admits: np.ndarray, keep: int, slack: float, rel: float, col_lo: np.ndarray,
+                col_hi: np.ndarray) -> None:
+    """Row side of a tile: each row i of [row_start, row_stop) appends (key, position) of admissible pairs
+    among columns [col_lo[i], col_hi[i]) (the columns that can be allowed at all: its magnitude window
+    in a magnitude-sorted tile, or every column).
 
     Appending is two stores; a full buffer is compacted, which raises the row's admission key. A
     row that has seen nothing yet is seeded from this tile first: its admission key is set from the
@@ -355,8 +364,7 @@ def approx_rows(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.n
     the few pairs that can count instead of streaming every column through the buffer.
     """
     n_cols = scores.shape[1]
-    n_words = -(-n_cols // FLAG_WORD)
-    flags = np.zeros(n_words * FLAG_WORD, np.uint8)
+    flags = np.zeros(-(-n_cols // FLAG_WORD) * FLAG_WORD, np.uint8)
     words = flags.view(np.uint64)
     seed = np.empty(n_cols, np.int64)
     for i in range(row_start, row_stop):
@@ -364,12 +372,12 @@ def approx_rows(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.n
         admit, count = admits[i], counts[i]
         if count == 0 and admit == ADMIT_ALL:
             admit = line_admission(line, row_pos[i], col_pos, row_mag[i], col_mag, window, seed, keep, slack, rel)
-        mark_passing(line, raw_floor(admit), flags)
-        for w in range(n_words):
+        lo, hi = col_lo[i], col_hi[i]
+        for w in range(mark_passing(line, lo, hi, raw_floor(admit), flags)):
             if words[w] != 0:
-                admit, count = admit_span(line, w * FLAG_WORD, min(n_cols, (w + 1) * FLAG_WORD), row_pos[i], col_pos,
-                                          row_mag[i], col_mag, window, row_keys, row_ids, admit, count, keep, slack,
-                                          rel)
+                c0 = lo + w * FLAG_WORD
+                admit, count = admit_span(line, c0, min(hi, c0 + FLAG_WORD), row_pos[i], col_pos, row_mag[i], col_mag,
+                                          window, row_keys, row_ids, admit, count, keep, slack, rel)
                 if count < 0:
                     break
         admits[i], counts[i] = admit, count

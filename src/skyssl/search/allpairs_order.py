@@ -20,7 +20,7 @@ CLUSTERS_PER_GROUP = 4
 """k-means clusters per group of rows, so that a cluster split by a group boundary is the exception."""
 SAMPLE_PER_CLUSTER = 64
 """Training rows per k-means cluster (Faiss wants at least 39)."""
-ASSIGN_BATCH = 65_536
+ASSIGN_BATCH = 4096
 
 
 def similarity_order(unit: np.ndarray, positions: np.ndarray, group_rows: int, seed: int = 0) -> np.ndarray:

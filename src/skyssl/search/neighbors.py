@@ -58,9 +58,12 @@ def all_pairs_blocks(unit: np.ndarray, k: int, block_rows: int, first_block: int
             return
         order = np.argsort(mag, kind="stable")
         sorted_bf16 = to_bf16(search.unit[order])
+        start = first_block * block_rows
+        seeds = search.seed_admissions(np.arange(start, unit.shape[0]), np.asarray(mag, np.float64), window)
         for block in range(first_block, -(-unit.shape[0] // block_rows)):
             positions = np.arange(block * block_rows, min(unit.shape[0], (block + 1) * block_rows))
-            yield block, *search.windowed_block(positions, mag, window, order, sorted_bf16)
+            yield block, *search.windowed_block(positions, mag, window, order, sorted_bf16,
+                                                seeds[positions - start])
 
 
 def build_neighbors(embeddings: str | Path | Embeddings, out: str | Path, k: int = 50, vector_kind: str = "backbone",
