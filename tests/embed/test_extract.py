@@ -1,5 +1,7 @@
 """Bulk extraction: one row per object, the model's own vectors, byte-identical resume, ranks, checks."""
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -108,6 +110,19 @@ def test_batches_align_with_their_shard_and_reads_keep_order():
     assert [a for a, _, _ in (next(batches), next(batches))] == [0, 3]
     with pytest.raises(OSError, match="disk on fire"):
         next(batches)
+
+
+def test_the_reader_thread_advises_ahead_of_its_reads_off_the_main_thread():
+    events = []
+
+    def log(kind):
+        return lambda a, b: events.append((kind, a, threading.current_thread().name)) or torch.arange(a, b)
+
+    reads = list(prefetched(log("read"), batch_spans(0, 10, 3), advise=log("advise"), advise_depth=2))
+    assert torch.cat([t for _, _, t in reads]).tolist() == list(range(10))
+    assert [e[:2] for e in events] == [("advise", 0), ("advise", 3), ("advise", 6), ("read", 0), ("advise", 9),
+                                       ("read", 3), ("read", 6), ("read", 9)]
+    assert all(name.startswith("skyssl-embed-read") for _, _, name in events)
 
 
 def test_reads_in_turn_write_the_same_bytes_as_the_reader_thread(encoder, store, emb, tmp_path, monkeypatch):
