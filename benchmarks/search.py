@@ -215,8 +215,8 @@ def single_query_case(n: int, dim: int, k: int, seed: int, n_latency: int, n_fla
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=100, help="neighbours per object (both parts)")
-    parser.add_argument("--n-256", type=int, default=50_000, help="all-pairs N at d = 256")
-    parser.add_argument("--n-2048", type=int, default=15_000, help="all-pairs N at d = 2048")
+    parser.add_argument("--n-256", type=int, default=200_000, help="all-pairs N at d = 256")
+    parser.add_argument("--n-2048", type=int, default=200_000, help="all-pairs N at d = 2048")
     parser.add_argument("--chunks", type=int, default=4, help="the authors' database chunks")
     parser.add_argument("--mag-window", type=float, default=0.5)
     parser.add_argument("--n-single", type=int, default=1_000_000, help="N of the single-query part")
