@@ -14,10 +14,15 @@ the lower position), so the result equals a full exact search while only about k
 re-scored. A row whose buffer stays over-full (a dense pile of near-equal scores) is flagged and
 searched by brute force at the end.
 
-The scan's hot loop is an int16 load and compare: chunks of 32 columns are first tested on the raw
-bf16 bit patterns with a vectorised maximum (for a non-negative admission key, bits ≥ key exactly
-when the value is), and only passing chunks are examined element by element. The functions release the GIL, so the driver runs the tasks
-of one tile on separate Python threads (no second OpenMP runtime next to torch's).
+The scan's hot loops compare raw bf16 bit patterns with an int16 floor (for a non-negative admission
+key, bits ≥ key exactly when the value is), in forms LLVM vectorises: the row side writes one pass
+flag per column (:func:`mark_passing`) and examines only the 8-column words with a flag set; the
+column side takes the maximum of each column over a group of 32 rows (:func:`group_max`) and walks
+down the group only in the columns that pass. Both read about 0.2 ns per score on one core, five
+times less than a per-chunk horizontal maximum did. A row's admission key can also be seeded before
+its first tile (:func:`seed_admissions`: the k-th best score among likely neighbours, found by a
+two-pass radix select, :func:`line_admission`). The functions release the GIL, so the driver runs
+the tasks of one tile on separate Python threads (no second OpenMP runtime next to torch's).
 """
 
 from __future__ import annotations
