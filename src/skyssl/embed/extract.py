@@ -60,20 +60,17 @@ def prefetched(read: Callable[[int, int], torch.Tensor], spans: Iterable[tuple[i
     A read error surfaces at the span it belongs to; leaving the loop early cancels pending reads.
     """
     spans = list(spans)
-    advised_to = 0
+    handed = iter(spans) if advise is None else advised(spans, advise, advise_depth)
 
-    def advise_and_read(i: int) -> torch.Tensor:
-        nonlocal advised_to  # only the single reader thread touches it
-        while advise is not None and advised_to < min(len(spans), i + advise_depth + 1):
-            advise(*spans[advised_to])
-            advised_to += 1
-        return read(*spans[i])
+    def read_next() -> torch.Tensor:
+        """The next span, in order: only the single reader thread advances `handed`."""
+        return read(*next(handed))
 
     pending: deque[tuple[int, int, Future]] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyssl-embed-read") as pool:
         try:
-            for i, (a, b) in enumerate(spans):
-                pending.append((a, b, pool.submit(advise_and_read, i)))
+            for a, b in spans:
+                pending.append((a, b, pool.submit(read_next)))
                 if len(pending) > depth:
                     start, stop, future = pending.popleft()
                     yield start, stop, future.result()
