@@ -286,36 +286,43 @@ def radix_histogram(values: np.ndarray, shift: int, prefix_shift: int, prefix: i
 
 
 @nb.njit(cache=True, nogil=True)
+def radix_kth_largest(values: np.ndarray, nth: int) -> int:
+    """The `nth` largest (1-based, nth ≤ len) of 16-bit unsigned values: a two-pass radix select (high
+    byte, then low byte within the one bucket that holds the answer), a few µs per 4,096 values and
+    several times faster than a quickselect on a copy."""
+    hist = radix_histogram(values, 8, 0, -1)
+    high = 255
+    while hist[high] < nth:
+        nth -= hist[high]
+        high -= 1
+    hist = radix_histogram(values, 0, 8, high)
+    low = 255
+    while hist[low] < nth:
+        nth -= hist[low]
+        low -= 1
+    return high * 256 + low
+
+
+@nb.njit(cache=True, nogil=True)
 def line_admission(line: np.ndarray, pos: int, col_pos: np.ndarray, mag: float, col_mag: np.ndarray, window: float,
                    seed: np.ndarray, keep: int, slack: float, rel: float) -> int:
     """Admission key of one row from one tile row alone: the `keep`-th largest allowed key of `line`.
 
     Any subset of a row's pairs bounds its exact top-`keep` from below, so this is a valid key
-    whatever the tile; `seed` is scratch of at least len(line). The selection is a two-pass radix
-    select on the 16-bit keys (high byte, then low byte within the one bucket that holds the answer):
-    a few µs per 4,096 columns, several times faster than a quickselect on a copy.
+    whatever the tile; `seed` is scratch of at least len(line). Keys are shifted to 16-bit unsigned
+    values for :func:`radix_kth_largest`; a pair that is not allowed gets 0, below every real key.
     """
     n = line.shape[0]
-    for j in range(n):  # keys + 2¹⁵ ≥ 1; 0 marks a pair that is not allowed
+    for j in range(n):
         seed[j] = bf16_key(line[j]) + 32768
     allowed = n
     for j in range(n):
-        if col_pos[j] == pos or (window >= 0.0 and not pair_allowed(pos, col_pos[j], mag, col_mag[j], window)):
+        if not pair_allowed(pos, col_pos[j], mag, col_mag[j], window):
             seed[j] = 0
             allowed -= 1
     if allowed < keep:
         return ADMIT_ALL
-    hist = radix_histogram(seed, 8, 0, -1)
-    need, high = keep, 255
-    while hist[high] < need:
-        need -= hist[high]
-        high -= 1
-    hist = radix_histogram(seed, 0, 8, high)
-    low = 255
-    while hist[low] < need:
-        need -= hist[low]
-        low -= 1
-    return theta_admission(high * 256 + low - 32768, slack, rel)
+    return theta_admission(radix_kth_largest(seed[:n], keep) - 32768, slack, rel)
 
 
 @nb.njit(cache=True, nogil=True)
