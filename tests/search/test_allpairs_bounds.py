@@ -7,13 +7,8 @@ import torch
 
 from skyssl.search.allpairs import tile_scores
 from skyssl.search.allpairs_bounds import bf16_bound, to_bf16
-from skyssl.search.allpairs_kernel import (
-    bf16_key,
-    bf16_value,
-    exact_dot,
-    exact_similarity_pairs,
-    floor_bf16_key,
-)
+from skyssl.search.allpairs_exact import exact_dot, exact_similarity_pairs
+from skyssl.search.allpairs_kernel import bf16_key, bf16_value, floor_bf16_key
 from skyssl.search.topk import normalise_rows
 from tests.search.test_allpairs import fixed_point_similarities
 

@@ -20,7 +20,7 @@ algorithm), while the output stays exact:
   rows of I and, column-wise, the rows of J: half the GEMM of a one-sided search.
 
 Similarities are exact and reproducible: each is the float32 rounding of a fixed-point sum of the
-exact float64 products of the float32 unit vectors (:func:`~skyssl.search.allpairs_kernel.exact_dot`,
+exact float64 products of the float32 unit vectors (:func:`~skyssl.search.allpairs_exact.exact_dot`,
 within 2⁻³⁹ of the true inner product for d ≤ 2048), independent of tiles, threads, resumption or machine. Ranks:
 the object itself first, then similarity descending, ties by position.
 
@@ -43,15 +43,8 @@ import numpy as np
 import torch
 
 from skyssl.search.allpairs_bounds import Bf16Bound, bf16_bound, to_bf16
-from skyssl.search.allpairs_kernel import (
-    ADMIT_ALL,
-    EMPTY_POSITION,
-    approx_cols,
-    approx_rows,
-    exact_similarity_pairs,
-    finish_rows,
-    seed_admissions,
-)
+from skyssl.search.allpairs_exact import EMPTY_POSITION, exact_similarity_pairs, finish_rows
+from skyssl.search.allpairs_kernel import ADMIT_ALL, approx_cols, approx_rows, seed_admissions
 from skyssl.search.allpairs_order import group_starts, similarity_order
 
 TILE = 4096

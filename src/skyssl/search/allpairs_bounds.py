@@ -9,7 +9,7 @@ float32 (8 + 8 significant bits), summed in float32 in some order, and the sum r
   |S̃ − s_acc| ≤ 2⁻⁸|s_acc| ≤ |S̃| / 255                                                (bf16 output rounding)
 
 with the norms taken as maxima over all vectors (measured, not assumed). The exact similarity that
-ends up in the table (:func:`~skyssl.search.allpairs_kernel.exact_dot`: a fixed-point sum of the
+ends up in the table (:func:`~skyssl.search.allpairs_exact.exact_dot`: a fixed-point sum of the
 float64 products, rounded to float32) is within 2⁻²⁴ + 2⁻³⁸ of a·b for |a·b| < 2. So for every pair
 
   similarity ≤ S̃ + |S̃|/255 + slack,  slack = ρ(n + ñ) + γ_d ñ² + 2⁻²²

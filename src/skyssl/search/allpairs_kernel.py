@@ -8,11 +8,9 @@ is compacted (:func:`compact`): θ̃, the (k − 1)-th largest key so far, gives
 exact (k − 1)-th similarity, T ≥ θ̃ − |θ̃|/255 − slack (the bound of
 :mod:`skyssl.search.allpairs_bounds`), and every candidate that cannot reach it — S̃ + |S̃|/255 +
 slack < that bound — is dropped, and the admission key rises accordingly. A dropped or never-admitted
-pair provably cannot be in the exact top-k. When a row is complete, :func:`finish_rows` re-scores its
-remaining candidates exactly (:func:`exact_dot`) and keeps the best k − 1 (similarity first, then
-the lower position), so the result equals a full exact search while only about k pairs per row are
-re-scored. A row whose buffer stays over-full (a dense pile of near-equal scores) is flagged and
-searched by brute force at the end.
+pair provably cannot be in the exact top-k; the survivors are re-scored exactly by
+:mod:`skyssl.search.allpairs_exact`. A row whose buffer stays over-full (a dense pile of near-equal
+scores) is flagged (count −1) and searched by brute force there.
 
 The scan's hot loops compare raw bf16 bit patterns with an int16 floor (for a non-negative admission
 key, bits ≥ key exactly when the value is), in forms LLVM vectorises: the row side writes one pass
@@ -36,48 +34,10 @@ ADMIT_ALL = -(1 << 20)
 """Admission key below every bf16 key: a row with fewer than k − 1 candidates admits everything."""
 OVERFLOWED = 1 << 20
 """Admission key above every bf16 key: the row's buffer overflowed, it is searched by brute force."""
-EMPTY_POSITION = np.iinfo(np.int32).max
-"""Position of an empty heap slot (similarity −inf): worse than any real neighbour at any tie."""
 FLAG_WORD = 8
 """Columns per prefilter test on the row side: pass flags are read eight bytes at a time."""
 GROUP = 32
 """Rows per prefilter test on the column side."""
-
-
-@nb.njit(cache=True, nogil=True)
-def fixed_point_shift(d: int) -> int:
-    """Bits of fraction for a d-term sum of products ≤ 1 in int64: d · 2^shift < 2^62."""
-    shift = 62
-    while d > 0:
-        shift -= 1
-        d >>= 1
-    return shift
-
-
-@nb.njit(cache=True, nogil=True)
-def exact_dot(a: np.ndarray, b: np.ndarray) -> np.float32:
-    """Inner product of two float32 unit vectors, summed exactly in fixed point, rounded to float32.
-
-    Needs |aᵢbᵢ| ≤ 1 (unit vectors). Each product is exact in float64 and is truncated to a multiple
-    of 2^−shift (shift = 50 at d = 2048, 53 at d = 256); integer addition is associative, so the sum
-    — and the similarity — is the same bit pattern whatever the order, SIMD width, thread or
-    machine, and lies within d·2^−shift (2^−39 at d = 2048) of the exact inner product. The loop
-    vectorises without fast-math.
-    """
-    scale = np.float64(1 << fixed_point_shift(a.shape[0]))
-    total = 0
-    for t in range(a.shape[0]):
-        total += np.int64(np.float64(a[t]) * np.float64(b[t]) * scale)
-    return np.float32(np.float64(total) / scale)
-
-
-@nb.njit(cache=True, nogil=True)
-def exact_similarity_pairs(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """:func:`exact_dot` of rows[i] and cols[i] for every i."""
-    out = np.empty(rows.shape[0], np.float32)
-    for i in range(rows.shape[0]):
-        out[i] = exact_dot(rows[i], cols[i])
-    return out
 
 
 @nb.njit(cache=True, nogil=True)
@@ -122,32 +82,6 @@ def bf16_value(key: int) -> float:
     exponent, mantissa = magnitude >> 7, magnitude & 127
     value = mantissa / 128.0 * 2.0**-126 if exponent == 0 else (1.0 + mantissa / 128.0) * 2.0 ** (exponent - 127)
     return value if key >= 0 else -value
-
-
-@nb.njit(cache=True, nogil=True)
-def push(heap_sims: np.ndarray, heap_pos: np.ndarray, sim: np.float32, pos: int) -> bool:
-    """Replace the worst entry (root of a min-heap on (similarity, −position)) if (sim, pos) beats it."""
-    if sim < heap_sims[0] or (sim == heap_sims[0] and pos >= heap_pos[0]):
-        return False
-    n = heap_sims.shape[0]
-    at = 0
-    while True:
-        child = 2 * at + 1
-        if child >= n:
-            break
-        other = child + 1
-        if other < n and (heap_sims[other] < heap_sims[child]
-                          or (heap_sims[other] == heap_sims[child] and heap_pos[other] > heap_pos[child])):
-            child = other
-        if heap_sims[child] < sim or (heap_sims[child] == sim and heap_pos[child] > pos):
-            heap_sims[at] = heap_sims[child]
-            heap_pos[at] = heap_pos[child]
-            at = child
-        else:
-            break
-    heap_sims[at] = sim
-    heap_pos[at] = pos
-    return True
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -431,53 +365,3 @@ def approx_cols(scores: np.ndarray, col_start: int, col_stop: int, row_pos: np.n
                         raw[j] = raw_floor(admits[j])
                         if counts[j] < 0:
                             break
-
-
-@nb.njit(cache=True, nogil=True)
-def counting_sort(labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """Indices that order `labels` (integers in [0, n_labels)) by label, in O(n + n_labels)."""
-    starts = np.zeros(n_labels + 1, np.int64)
-    for label in labels:
-        starts[label + 1] += 1
-    for g in range(n_labels):
-        starts[g + 1] += starts[g]
-    order = np.empty(labels.shape[0], np.int64)
-    for t in range(labels.shape[0]):
-        order[starts[labels[t]]] = t
-        starts[labels[t]] += 1
-    return order
-
-
-@nb.njit(cache=True, nogil=True)
-def finish_rows(unit: np.ndarray, positions: np.ndarray, keys: np.ndarray, ids: np.ndarray, counts: np.ndarray,
-                keep: int, slack: float, rel: float, mag: np.ndarray, window: float, heap_sims: np.ndarray,
-                heap_pos: np.ndarray) -> None:
-    """Exact top-`keep` of each row into its heap: re-score its admissible candidates (or, if it
-    overflowed, every allowed position) with :func:`exact_dot`.
-
-    The admitted pairs of all rows are re-scored grouped by (candidate span, row span) of 8 MB of
-    vectors each, so both vectors of a pair are usually in cache: each span is read from memory
-    about once per group rather than once per pair (at d = 2048 a vector is 8 kB).
-    """
-    pair_rows = np.empty(np.maximum(counts, 0).sum(), np.int64)
-    pair_cols = np.empty(pair_rows.shape[0], np.int64)
-    n_pairs = 0
-    for r in range(positions.shape[0]):
-        p = positions[r]
-        if counts[r] < 0:
-            for c in range(unit.shape[0]):
-                if pair_allowed(p, c, mag[p], mag[c], window):
-                    push(heap_sims[r], heap_pos[r], exact_dot(unit[p], unit[c]), c)
-            continue
-        admit = admission_key(keys[r], counts[r], keep, slack, rel)
-        for t in range(counts[r]):
-            if keys[r, t] >= admit:
-                pair_rows[n_pairs] = r
-                pair_cols[n_pairs] = ids[r, t]
-                n_pairs += 1
-    span = max(16, (1 << 23) // (4 * unit.shape[1]))  # positions per 8 MB of float32 vectors
-    row_spans = positions.shape[0] // span + 1
-    group = (pair_cols[:n_pairs] // span) * row_spans + pair_rows[:n_pairs] // span
-    for o in counting_sort(group, (unit.shape[0] // span + 1) * row_spans):
-        r, c = pair_rows[o], pair_cols[o]
-        push(heap_sims[r], heap_pos[r], exact_dot(unit[positions[r]], unit[c]), c)
