@@ -11,7 +11,7 @@ from skyssl.search.allpairs_kernel import (
     group_max,
     line_admission,
     mark_passing,
-    seed_admissions,
+    seed_tile_rows,
 )
 from skyssl.search.allpairs_order import group_starts, similarity_order
 from skyssl.search.topk import normalise_rows
@@ -58,13 +58,13 @@ def test_line_admission_admits_all_while_too_few_pairs_are_allowed():
     assert got == ADMIT_ALL  # nine pairs besides the object itself
 
 
-def test_seed_admissions_only_raise_keys():
+def test_seed_tile_rows_only_raise_keys():
     rng = np.random.default_rng(2)
     scores = np.stack([random_bits(rng, 64) for _ in range(8)])
     pos = np.arange(64)
     admits = np.full(8, ADMIT_ALL, np.int64)
     admits[0] = 1 << 14  # already above what this tile proves
-    seed_admissions(scores, 0, 8, pos[:8], pos, np.zeros(8), np.zeros(64), -1.0, admits, 5, SLACK, REL)
+    seed_tile_rows(scores, 0, 8, pos[:8], pos, np.zeros(8), np.zeros(64), -1.0, admits, 5, SLACK, REL)
     assert admits[0] == 1 << 14
     for i in range(1, 8):
         keys = bf16_keys(np.delete(scores[i], i))

@@ -44,7 +44,7 @@ import torch
 
 from skyssl.search.allpairs_bounds import Bf16Bound, bf16_bound, to_bf16
 from skyssl.search.allpairs_exact import EMPTY_POSITION, exact_similarity_pairs, finish_rows
-from skyssl.search.allpairs_kernel import ADMIT_ALL, approx_cols, approx_rows, seed_admissions
+from skyssl.search.allpairs_kernel import ADMIT_ALL, approx_cols, approx_rows, seed_tile_rows
 from skyssl.search.allpairs_order import group_starts, similarity_order
 
 TILE = 4096
@@ -162,7 +162,7 @@ class AllPairs:
             rows_bf16 = self.bf16[torch.from_numpy(pos)]
             scores = tile_scores(rows_bf16, rows_bf16, self._tile_buffer(tile))
             keys = admits[local]
-            jobs = [self._pool.submit(seed_admissions, scores, a, b, pos, pos, mag[pos], mag[pos], window, keys,
+            jobs = [self._pool.submit(seed_tile_rows, scores, a, b, pos, pos, mag[pos], mag[pos], window, keys,
                                       *extra) for a, b in _splits(pos.size, self.threads)]
             for job in jobs:
                 job.result()

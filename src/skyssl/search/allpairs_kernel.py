@@ -18,7 +18,7 @@ flag per column (:func:`mark_passing`) and examines only the 8-column words with
 column side takes the maximum of each column over a group of 32 rows (:func:`group_max`) and walks
 down the group only in the columns that pass. Both read about 0.2 ns per score on one core, five
 times less than a per-chunk horizontal maximum did. A row's admission key can also be seeded before
-its first tile (:func:`seed_admissions`: the k-th best score among likely neighbours, found by a
+its first tile (:func:`seed_tile_rows`: the k-th best score among likely neighbours, found by a
 two-pass radix select, :func:`line_admission`). The functions release the GIL, so the driver runs
 the tasks of one tile on separate Python threads (no second OpenMP runtime next to torch's).
 """
@@ -260,7 +260,7 @@ def line_admission(line: np.ndarray, pos: int, col_pos: np.ndarray, mag: float, 
 
 
 @nb.njit(cache=True, nogil=True)
-def seed_admissions(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.ndarray, col_pos: np.ndarray,
+def seed_tile_rows(scores: np.ndarray, row_start: int, row_stop: int, row_pos: np.ndarray, col_pos: np.ndarray,
                     row_mag: np.ndarray, col_mag: np.ndarray, window: float, admits: np.ndarray, keep: int,
                     slack: float, rel: float) -> None:
     """Raise the admission keys of rows [row_start, row_stop) of a tile to what the tile alone proves."""
